@@ -1,0 +1,70 @@
+# The everyday commands. `make run` serves the archive with the seeds imported; `make test`
+# runs the whole suite. Both create the virtualenv in .venv and install what they need.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+SEEDS ?= seeds/
+BENCH_ARGS ?= --n 10000 --n 100000
+
+.PHONY: run test install install-dev migrate import serve lint format bench bench-quick \
+	screenshots test-postgres clean
+
+run: install migrate import
+	@echo ""
+	@echo "newsarchive is serving on http://$(HOST):$(PORT)/"
+	@echo "Admin: create an account with '$(PY) manage.py createsuperuser', then open http://$(HOST):$(PORT)/admin/"
+	$(VENV)/bin/gunicorn newsarchive.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile -
+
+test: install-dev
+	$(PY) -m pytest
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+migrate: install
+	$(PY) manage.py migrate --verbosity 0
+
+import: install migrate
+	$(PY) manage.py import_seeds $(SEEDS)
+
+serve: install
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Speed is measured here, never in the tests. Reads ../shared/corpus when present (--corpus).
+bench: install-dev
+	$(PY) -m bench $(BENCH_ARGS)
+
+bench-quick: install-dev
+	$(PY) -m bench --quick
+
+screenshots: install-dev
+	$(PY) -m pytest articles/tests/browser/test_screenshots.py -q -p no:randomly --screenshots-dir docs/screenshots
+
+# The suite again on a throwaway PostgreSQL cluster (needs the postgresql package; run as root).
+test-postgres: install-dev
+	TEST_DATABASE_URL=$$(bash scripts/test-postgres.sh start) $(PY) -m pytest -m postgres -v
+
+clean:
+	rm -rf $(VENV) var staticfiles test-artifacts .pytest_cache .ruff_cache

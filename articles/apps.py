@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class ArticlesConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "articles"
+    verbose_name = "Archive"
+
+    def ready(self) -> None:
+        # Keeps the search index in step with every save and delete, wherever it happens.
+        try:
+            from . import signals  # noqa: F401
+        except ImportError:  # pragma: no cover - only while the search package is being built
+            pass

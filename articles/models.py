@@ -1,0 +1,164 @@
+"""The archive's data: articles and the sources and sections they are filed under."""
+
+from __future__ import annotations
+
+import re
+
+from django.db import models
+from django.urls import reverse
+from django.utils.text import slugify
+
+
+def label_key(name: str) -> str:
+    """The identity of a source or section name: `AFP`, ` afp` and `Afp ` are one source."""
+    return re.sub(r"\s+", " ", name).strip().casefold()
+
+
+def display_name(name: str) -> str:
+    return re.sub(r"\s+", " ", name).strip()
+
+
+class LabelQuerySet(models.QuerySet):
+    def with_counts(self) -> LabelQuerySet:
+        return self.annotate(article_count=models.Count("articles")).order_by(
+            "-article_count", "name"
+        )
+
+
+class Label(models.Model):
+    """A named facet value with a stable slug (shared shape of Source and Section)."""
+
+    name = models.CharField(max_length=200)
+    key = models.CharField(max_length=200, unique=True, editable=False)
+    slug = models.SlugField(max_length=200, unique=True)
+
+    objects = LabelQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self.name = display_name(self.name)
+        self.key = label_key(self.name)
+        if not self.slug:
+            self.slug = slugify(self.name) or f"{type(self).__name__.lower()}-{self.key[:40]}"
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def for_name(cls, name: str):
+        """The label for a name from a file, created on first sight; None for a blank name."""
+        key = label_key(name)
+        if not key:
+            return None
+        label = cls.objects.filter(key=key).first()
+        if label is None:
+            label = cls(name=name, slug=unique_slug(cls, slugify(name) or "unnamed"))
+            label.save()
+        return label
+
+
+def unique_slug(model: type[models.Model], base: str, field: str = "slug") -> str:
+    base = base[:180] or "item"
+    slug, n = base, 1
+    while model.objects.filter(**{field: slug}).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+class Source(Label):
+    class Meta(Label.Meta):
+        pass
+
+    def get_absolute_url(self) -> str:
+        return reverse("articles:source", kwargs={"slug": self.slug})
+
+
+class Section(Label):
+    class Meta(Label.Meta):
+        pass
+
+    def get_absolute_url(self) -> str:
+        return reverse("articles:section", kwargs={"slug": self.slug})
+
+
+class Article(models.Model):
+    title = models.CharField(max_length=500)
+    slug = models.SlugField(max_length=220, unique=True)
+    body = models.TextField(help_text="The article text; paragraphs separated by blank lines.")
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="articles"
+    )
+    section = models.ForeignKey(
+        Section, null=True, blank=True, on_delete=models.PROTECT, related_name="articles"
+    )
+    published = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    # Provenance: what the archive was given, kept verbatim.
+    original_text = models.TextField(blank=True, editable=False)
+    source_path = models.CharField(
+        max_length=1000,
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="The seed file's path relative to the import root.",
+    )
+    fingerprint = models.CharField(
+        max_length=64,
+        unique=True,
+        editable=False,
+        help_text="SHA-256 of the file's text after decoding and normalising line ends.",
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-published", "-id"]
+        indexes = [
+            models.Index(fields=["source", "-published"], name="article_source_published"),
+            models.Index(fields=["section", "-published"], name="article_section_published"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        if self.published is None:
+            return reverse("articles:article_undated", kwargs={"slug": self.slug})
+        from django.utils import timezone
+
+        day = timezone.localtime(self.published)
+        return reverse(
+            "articles:article",
+            kwargs={"year": day.year, "month": day.month, "day": day.day, "slug": self.slug},
+        )
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [p for p in self.body.split("\n\n") if p.strip()]
+
+
+class ImportRun(models.Model):
+    """One run of the import service, kept so staff can see when and how the last import went."""
+
+    ORIGINS = [("command", "import_seeds command"), ("admin", "admin upload")]
+
+    origin = models.CharField(max_length=20, choices=ORIGINS, default="command")
+    started = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    dry_run = models.BooleanField(default=False)
+    paths = models.TextField(blank=True, help_text="The paths given, one per line.")
+    counts = models.JSONField(default=dict, blank=True)
+    elapsed = models.FloatField(default=0.0)
+
+    class Meta:
+        ordering = ["-started"]
+        get_latest_by = "started"
+
+    def __str__(self) -> str:
+        return f"{self.get_origin_display()} at {self.started:%Y-%m-%d %H:%M}"
