@@ -1,0 +1,306 @@
+"""The import service: every file imported or reported, idempotent runs, safe interruptions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from articles import importer, search
+from articles.importer import discover, import_paths
+from articles.models import Article, ImportRun, Section, Source
+
+from .conftest import seed_text
+
+SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def statuses(paths, **kwargs) -> dict[str, str]:
+    """Run an import and return {file name: status}."""
+    reports = []
+    import_paths(paths, on_report=reports.append, **kwargs)
+    return {Path(r.path).name: r.status for r in reports}
+
+
+def test_shipped_seed_document_imports_with_every_field_right():
+    import_paths([SEEDS_DIR])
+
+    article = Article.objects.get()
+    assert article.title == "IS advances on Aleppo despite Russian air strikes"
+    assert str(article.source) == "AFP"
+    assert str(article.section) == "Mid-East"
+    assert article.published == dt.datetime(2015, 10, 10, 0, 38, 2, tzinfo=dt.UTC)
+    assert article.body.startswith("The Islamic State (IS) group fighters advanced Friday")
+    assert article.body.endswith("jihadists and Kurdish forces.")
+    assert "Posted in" not in article.body
+    assert "Disqus" not in article.body
+    assert article.source_path == "seeds/000_6a5f84842cef7bdc.txt"
+    assert article.original_text.startswith("IS advances on Aleppo")
+
+
+def test_imported_articles_are_in_the_search_index(write_seed, tmp_path):
+    write_seed("a.txt", title="Cocoa prices climb", body="Cocoa rose sharply in Bahia.")
+    import_paths([tmp_path / "seeds"])
+
+    results = search.search(search.SearchQuery(q="cocoa"))
+    assert [hit.title for hit in results.hits] == ["Cocoa prices climb"]
+
+
+def test_folders_are_walked_recursively(write_seed, tmp_path):
+    write_seed("top.txt", title="Top")
+    write_seed("2015/10/nested.txt", title="Nested")
+
+    assert statuses([tmp_path / "seeds"]) == {"top.txt": "created", "nested.txt": "created"}
+    assert set(Article.objects.values_list("source_path", flat=True)) == {
+        "seeds/top.txt",
+        "seeds/2015/10/nested.txt",
+    }
+
+
+def test_hidden_files_and_other_extensions_are_reported_as_skipped(write_seed, tmp_path):
+    write_seed("good.txt")
+    write_seed(".hidden.txt", title="Hidden")
+    write_seed(".git/inside.txt", title="Inside hidden folder")
+    write_seed("notes.md", title="Markdown")
+    reports = []
+
+    import_paths([tmp_path / "seeds"], on_report=reports.append)
+
+    by_name = {Path(r.path).name: r for r in reports}
+    assert by_name["good.txt"].status == "created"
+    assert by_name[".hidden.txt"].status == "skipped"
+    assert by_name[".hidden.txt"].error == "hidden file"
+    assert by_name["inside.txt"].status == "skipped"
+    assert by_name["notes.md"].status == "skipped"
+    assert "not a .txt file" in by_name["notes.md"].error
+    assert Article.objects.count() == 1
+
+
+def test_a_symlink_loop_does_not_hang_the_walk(write_seed, tmp_path):
+    write_seed("a.txt")
+    os.symlink(tmp_path / "seeds", tmp_path / "seeds" / "loop")
+
+    assert statuses([tmp_path / "seeds"]) == {"a.txt": "created"}
+
+
+def test_a_file_and_its_folder_record_the_same_path(write_seed, tmp_path):
+    path = write_seed("a.txt")
+    found_via_file = next(discover([path]))
+    found_via_folder = next(discover([tmp_path / "seeds"]))
+
+    assert found_via_file.stored_path == found_via_folder.stored_path == "seeds/a.txt"
+
+
+def test_a_second_run_creates_and_changes_nothing(write_seed, tmp_path):
+    write_seed("a.txt", title="One")
+    write_seed("b.txt", title="Two")
+    import_paths([tmp_path / "seeds"])
+    before = list(Article.objects.values_list("id", "updated").order_by("id"))
+
+    second = statuses([tmp_path / "seeds"])
+
+    assert second == {"a.txt": "unchanged", "b.txt": "unchanged"}
+    assert list(Article.objects.values_list("id", "updated").order_by("id")) == before
+
+
+def test_an_edited_file_updates_its_article_in_place(write_seed, tmp_path):
+    path = write_seed("a.txt", title="Original title")
+    import_paths([tmp_path / "seeds"])
+    original = Article.objects.get()
+
+    write_seed("a.txt", title="Corrected title")
+    assert statuses([path]) == {"a.txt": "updated"}
+
+    article = Article.objects.get()
+    assert article.pk == original.pk
+    assert article.title == "Corrected title"
+    assert article.slug == original.slug, "the article keeps its URL"
+    assert search.search(search.SearchQuery(q="corrected")).total == 1
+    assert search.search(search.SearchQuery(q="original")).total == 0
+
+
+def test_same_content_under_another_name_and_encoding_is_one_article(write_seed, tmp_path):
+    text = seed_text(title="Café society", body="Prices at the café rose.")
+    write_seed("utf8.txt", text.encode("utf-8"))
+    write_seed("windows.txt", text.replace("\n", "\r\n").encode("cp1252"))
+    reports = []
+
+    import_paths([tmp_path / "seeds"], on_report=reports.append)
+
+    by_name = {Path(r.path).name: r for r in reports}
+    assert Article.objects.count() == 1
+    assert by_name["utf8.txt"].status == "created"
+    assert by_name["windows.txt"].status == "duplicate"
+    assert by_name["windows.txt"].article_id == by_name["utf8.txt"].article_id
+
+
+def test_a_duplicate_of_an_article_from_an_earlier_run_names_that_article(write_seed, tmp_path):
+    write_seed("first.txt", folder=tmp_path / "one")
+    import_paths([tmp_path / "one"])
+    write_seed("copy.txt", folder=tmp_path / "two")
+    reports = []
+
+    import_paths([tmp_path / "two"], on_report=reports.append)
+
+    assert reports[0].status == "duplicate"
+    assert reports[0].article_id == Article.objects.get().pk
+
+
+def test_files_differing_only_in_published_stamp_are_two_articles(write_seed, tmp_path):
+    write_seed("first.txt", published="1987-03-02 10:00:00")
+    write_seed("resent.txt", published="1987-03-02 14:30:00")
+
+    assert statuses([tmp_path / "seeds"]) == {"first.txt": "created", "resent.txt": "created"}
+    assert Article.objects.count() == 2
+    assert len(set(Article.objects.values_list("slug", flat=True))) == 2
+
+
+def test_missing_metadata_still_imports_with_empty_fields_and_warnings(write_seed, tmp_path):
+    write_seed("bare.txt", source=None, published=None, section=None)
+    reports = []
+
+    import_paths([tmp_path / "seeds"], on_report=reports.append)
+
+    article = Article.objects.get()
+    assert (article.source, article.section, article.published) == (None, None, None)
+    assert reports[0].status == "created"
+    assert len(reports[0].warnings) >= 3
+
+
+def test_source_names_differing_in_case_and_spacing_are_one_source(write_seed, tmp_path):
+    write_seed("a.txt", title="One", source="AFP")
+    write_seed("b.txt", title="Two", source=" afp")
+
+    import_paths([tmp_path / "seeds"])
+
+    assert Source.objects.count() == 1
+    assert str(Source.objects.get()) == "AFP"
+    assert Source.objects.with_counts().get().article_count == 2
+
+
+def test_naive_stamps_are_read_in_the_archive_time_zone(settings, write_seed, tmp_path):
+    settings.TIME_ZONE = "Europe/Paris"
+    write_seed("a.txt", published="2015-10-10 12:00:00")
+
+    import_paths([tmp_path / "seeds"])
+
+    published = Article.objects.get().published
+    assert published == dt.datetime(2015, 10, 10, 10, 0, tzinfo=dt.UTC)
+    assert timezone.localtime(published).hour == 12
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty"),
+        (b"   \n\n  \n", "empty"),
+        (b"Only a title\n", "body"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, "binary"),
+    ],
+    ids=["empty", "blank", "title-only", "binary"],
+)
+def test_bad_files_fail_with_a_reason_and_the_good_ones_still_import(
+    write_seed, tmp_path, content, reason
+):
+    write_seed("good.txt")
+    write_seed("bad.txt", content)
+    reports = []
+
+    summary = import_paths([tmp_path / "seeds"], on_report=reports.append)
+
+    by_name = {Path(r.path).name: r for r in reports}
+    assert by_name["bad.txt"].status == "failed"
+    assert reason in by_name["bad.txt"].error.lower()
+    assert by_name["good.txt"].status == "created"
+    assert summary.failed == 1
+    assert Article.objects.count() == 1
+
+
+def test_files_over_the_size_limit_fail_without_being_read(settings, write_seed, tmp_path):
+    settings.NEWSARCHIVE_MAX_FILE_BYTES = 1000
+    write_seed("huge.txt", body="word " * 1000)
+    reports = []
+
+    import_paths([tmp_path / "seeds"], on_report=reports.append)
+
+    assert reports[0].status == "failed"
+    assert "1000" in reports[0].error
+
+
+def test_dry_run_parses_and_reports_without_writing(write_seed, tmp_path):
+    write_seed("a.txt")
+    write_seed("bad.txt", b"")
+
+    assert statuses([tmp_path / "seeds"], dry_run=True) == {"a.txt": "created", "bad.txt": "failed"}
+    assert Article.objects.count() == 0
+    assert search.indexed_ids() == set()
+
+
+def test_an_interrupted_run_leaves_whole_batches_and_a_rerun_finishes(
+    write_seed, tmp_path, monkeypatch
+):
+    for n in range(5):
+        write_seed(f"{n}.txt", title=f"Article number {n}", body=f"Body {n}.")
+    real_index = search.index_articles
+    calls = []
+
+    def index_then_crash(ids):
+        calls.append(list(ids))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real_index(ids)
+
+    monkeypatch.setattr(search, "index_articles", index_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        import_paths([tmp_path / "seeds"], batch_size=2)
+    assert Article.objects.count() == 4, "two whole batches were committed"
+    assert len(search.indexed_ids()) == 2, "the second batch never reached the index"
+
+    monkeypatch.setattr(search, "index_articles", real_index)
+    second = statuses([tmp_path / "seeds"], batch_size=2)
+
+    assert sorted(second.values()) == ["created"] + ["unchanged"] * 4
+    assert search.indexed_ids() == set(Article.objects.values_list("id", flat=True))
+
+
+def test_a_database_error_mid_batch_writes_nothing_of_that_batch(write_seed, tmp_path, monkeypatch):
+    for n in range(3):
+        write_seed(f"{n}.txt", title=f"Article {n}")
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(importer, "_assign_unique_slugs", fail)
+    with pytest.raises(RuntimeError):
+        import_paths([tmp_path / "seeds"])
+
+    assert Article.objects.count() == 0
+    assert Source.objects.count() == Section.objects.count() == 0, "labels roll back too"
+
+
+def test_each_run_is_recorded_with_its_counts(write_seed, tmp_path):
+    write_seed("a.txt")
+    write_seed("b.md")
+
+    import_paths([tmp_path / "seeds"])
+
+    run = ImportRun.objects.get()
+    assert run.counts["created"] == 1
+    assert run.counts["skipped"] == 1
+    assert run.finished is not None
+
+
+def test_repeated_titles_get_distinct_stable_slugs(write_seed, tmp_path):
+    write_seed("a.txt", title="Markets close", published="2015-01-01 10:00")
+    write_seed("b.txt", title="Markets close", published="2015-01-02 10:00")
+
+    import_paths([tmp_path / "seeds"])
+
+    slugs = sorted(Article.objects.values_list("slug", flat=True))
+    assert slugs[0] == "markets-close"
+    assert slugs[1].startswith("markets-close-")
