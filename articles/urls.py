@@ -1,5 +1,39 @@
-"""URLs of the archive's pages and JSON API (filled in by the web-pages work)."""
+"""URLs of the archive's pages and JSON API.
+
+Article URLs are permanent (date + slug, or slug alone while undated); `articles/<id>/` is a
+stable alias that redirects to them. The API has no trailing slashes, like most JSON APIs.
+"""
+
+from django.urls import path
+
+from articles import api, views
 
 app_name = "articles"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("search/", views.search_page, name="search"),
+    path("search/help/", views.SearchHelpView.as_view(), name="search_help"),
+    path(
+        "articles/<int:year>/<int:month>/<int:day>/<slug:slug>/",
+        views.article_detail,
+        name="article",
+    ),
+    path("articles/undated/<slug:slug>/", views.article_undated, name="article_undated"),
+    path("articles/<int:pk>/", views.article_by_id, name="article_by_id"),
+    path("sources/", views.SourceListView.as_view(), name="sources"),
+    path("sources/<slug:slug>/", views.SourceDetailView.as_view(), name="source"),
+    path("sections/", views.SectionListView.as_view(), name="sections"),
+    path("sections/<slug:slug>/", views.SectionDetailView.as_view(), name="section"),
+    path("archive/", views.ArchiveIndex.as_view(), name="archive"),
+    path("archive/<int:year>/", views.ArchiveYear.as_view(), name="archive_year"),
+    path("archive/<int:year>/<int:month>/", views.ArchiveMonth.as_view(), name="archive_month"),
+    path(
+        "archive/<int:year>/<int:month>/<int:day>/",
+        views.ArchiveDay.as_view(),
+        name="archive_day",
+    ),
+    path("api/search", api.search_api, name="api_search"),
+    path("api/articles/<int:pk>", api.article_api, name="api_article"),
+    path("opensearch.xml", views.opensearch, name="opensearch"),
+]

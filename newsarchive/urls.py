@@ -7,3 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("articles.urls")),
 ]
+
+handler404 = "articles.views.page_not_found"
+handler500 = "articles.views.server_error"

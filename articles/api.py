@@ -1,0 +1,112 @@
+"""The JSON API: the same search as the HTML page, as data for scripts and the page's own JS.
+
+It shares `SearchForm` with the page, so both accept the same parameters; unlike the page it
+refuses a bad parameter outright with a 400 and `{"error": ...}`, since a script is better served
+by a clear failure than by results for a different question.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.http import HttpRequest, JsonResponse
+from django.utils.html import escape
+from django.utils.text import Truncator
+from django.views.decorators.http import require_safe
+
+from articles.forms import SearchForm, search_params
+from articles.models import Article
+from articles.search import more_like_this, search
+
+if TYPE_CHECKING:
+    from articles.search import FacetValue, Hit, SearchResults
+
+FACET_KEYS = ("source", "section", "year", "month", "day")
+RELATED_LIMIT = 5
+SNIPPET_CHARS = 240
+
+
+def iso(value: Any) -> str | None:
+    """A date or datetime as ISO 8601 (None stays None), whatever type the index returns."""
+    return value.isoformat() if value is not None else None
+
+
+def facet_json(facet: FacetValue) -> dict[str, Any]:
+    return {"value": str(facet.value), "count": facet.count, "selected": bool(facet.selected)}
+
+
+def hit_json(hit: Hit) -> dict[str, Any]:
+    return {
+        "id": hit.id,
+        "title": hit.title,
+        "url": hit.url,
+        "source": hit.source,
+        "section": hit.section,
+        "published": iso(hit.published),
+        "snippet": str(hit.snippet),
+    }
+
+
+def results_json(query_text: str, filters: dict, results: SearchResults) -> dict[str, Any]:
+    facets = results.facets or {}
+    return {
+        "query": query_text,
+        "filters": filters,
+        "total": results.total,
+        "page": results.page,
+        "pages": results.pages,
+        "per_page": results.per_page,
+        "results": [hit_json(hit) for hit in results.hits],
+        "facets": {
+            key: [facet_json(f) for f in facets[key]] for key in FACET_KEYS if key in facets
+        },
+        "suggestion": results.suggestion,
+        # A query the parser could not read fully: still a 200 with whatever it did match.
+        "query_error": results.error,
+    }
+
+
+@require_safe
+def search_api(request: HttpRequest) -> JsonResponse:
+    """`GET /api/search`: hits, facets and suggestion for the page's parameters.
+
+    `query` echoes the query text; `filters` echoes every other parameter as understood, so a
+    client can see how its request was read. A page past the end is an empty page, not an error.
+    """
+    form = SearchForm(request.GET)
+    if not form.is_valid():
+        errors = {
+            name: [str(message) for message in messages] for name, messages in form.errors.items()
+        }
+        return JsonResponse({"error": form.error_message(), "errors": errors}, status=400)
+    query = form.to_query()
+    filters: dict[str, Any] = {}
+    for name, value in search_params(query):
+        if name in ("source", "section"):
+            filters.setdefault(name, []).append(value)
+        elif name != "q":
+            filters[name] = value
+    return JsonResponse(results_json(query.q, filters, search(query)))
+
+
+@require_safe
+def article_api(request: HttpRequest, pk: int) -> JsonResponse:
+    """`GET /api/articles/<id>`: the result fields plus the full body and related ids."""
+    article = Article.objects.select_related("source", "section").filter(pk=pk).first()
+    if article is None:
+        return JsonResponse({"error": f"No article with id {pk}."}, status=404)
+    related = [i for i in more_like_this(article.pk, limit=RELATED_LIMIT) if i != article.pk]
+    return JsonResponse(
+        {
+            "id": article.pk,
+            "title": article.title,
+            "url": article.get_absolute_url(),
+            "source": article.source.name if article.source else None,
+            "section": article.section.name if article.section else None,
+            "published": iso(article.published),
+            # No search words to mark here: the opening of the body, escaped like a result's.
+            "snippet": escape(Truncator(" ".join(article.body.split())).chars(SNIPPET_CHARS)),
+            "body": article.body,
+            "related": related,
+        }
+    )

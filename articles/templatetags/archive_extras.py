@@ -1,0 +1,78 @@
+"""Template filters of the archive's pages: marking searched words in an article, and the
+result links that carry those words along.
+
+Highlighting escapes every piece of the text itself and adds only its own `<mark>` tags, so no
+text from a seed file ever reaches the page unescaped, whatever it contains.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from django import template
+from django.utils.html import escape
+from django.utils.http import urlencode
+from django.utils.safestring import SafeString, mark_safe
+
+register = template.Library()
+
+MAX_TERMS = 20
+OPERATORS = {"AND", "OR", "NOT", "TO"}
+# Parts of the query language that name no word to mark: field ranges, exclusions, fuzziness.
+_RANGES = re.compile(r"\w+:[\[{][^\]}]*[\]}]")
+_EXCLUDED = re.compile(r"(?:(?<=\s)|^)-\"[^\"]*\"|(?:(?<=\s)|^)-\S+|\bNOT\s+(?:\"[^\"]*\"|\S+)")
+_FIELD = re.compile(r"\b\w+:")
+_FUZZ = re.compile(r"~\d*(?:\.\d+)?|\^\d+(?:\.\d+)?")
+_TOKEN = re.compile(r"[\w*?]+")
+
+
+def highlight_terms(words: str) -> list[str]:
+    """The words of a search worth marking: no operators, field names or excluded words."""
+    words = _FUZZ.sub(" ", _EXCLUDED.sub(" ", _RANGES.sub(" ", words)))
+    words = _FIELD.sub(" ", words)
+    terms = []
+    for token in _TOKEN.findall(words):
+        if token in OPERATORS or len(token.strip("*?")) < 2:
+            continue
+        if token.lower() not in terms:
+            terms.append(token.lower())
+    return terms[:MAX_TERMS]
+
+
+@lru_cache(maxsize=64)
+def _pattern(words: str) -> re.Pattern[str] | None:
+    alternatives = []
+    for term in highlight_terms(words):
+        body = re.escape(term).replace(r"\*", r"\w*").replace(r"\?", r"\w")
+        # A few common endings, since the index matches stems: "strike" marks "strikes".
+        alternatives.append(body if term.endswith("*") else body + r"(?:s|es|ed|ing)?")
+    if not alternatives:
+        return None
+    alternatives.sort(key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b", re.IGNORECASE)
+
+
+@register.filter
+def highlight(text: object, words: str) -> SafeString:
+    """`text` escaped, with the words of the search `words` wrapped in `<mark>`."""
+    text = str(text)
+    pattern = _pattern(words or "")
+    if pattern is None:
+        return escape(text)
+    pieces, position = [], 0
+    for match in pattern.finditer(text):
+        pieces.append(escape(text[position : match.start()]))
+        pieces.append(f"<mark>{escape(match.group())}</mark>")
+        position = match.end()
+    pieces.append(escape(text[position:]))
+    return mark_safe("".join(pieces))  # every piece above is escaped
+
+
+@register.filter
+def with_highlight(url: str, words: str) -> str:
+    """A result link that tells the article page which words to mark."""
+    if not words:
+        return url
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}{urlencode({'highlight': words})}"

@@ -1,0 +1,725 @@
+"""The archive's HTML pages: home, search, article, browsing by source, section and date.
+
+Views stay thin: the search page runs `SearchForm -> search() -> template`, the rest are ORM
+queries with `select_related` so a page costs a fixed number of queries however long its lists.
+The helpers below turn a `SearchResults` into plain data for the template (facet items with the
+URL that toggles them, removable filter chips, chart bars, page links), so the template never
+builds a URL by hand and the tests can check every link.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+from django.db.models import Count, DateField, F, QuerySet
+from django.db.models.functions import Trunc
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+    HttpResponseServerError,
+    JsonResponse,
+)
+from django.shortcuts import get_object_or_404, render
+from django.template import loader
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dates import MONTHS
+from django.views.decorators.http import require_safe
+from django.views.generic import (
+    ArchiveIndexView,
+    DayArchiveView,
+    ListView,
+    MonthArchiveView,
+    TemplateView,
+    YearArchiveView,
+)
+
+from articles.forms import SORTS, SearchForm, search_url, toggled
+from articles.models import Article, Section, Source
+from articles.search import SearchQuery, SearchResults, more_like_this, search
+
+logger = logging.getLogger(__name__)
+
+LATEST_ON_HOME = 10
+LABELS_ON_HOME = 12
+RELATED_LIMIT = 5
+# Pages shown either side of the current one in the pagination bar.
+PAGE_WINDOW = 2
+
+
+def newest_first(queryset: QuerySet[Article]) -> QuerySet[Article]:
+    """Newest first with undated articles last on every database (PostgreSQL puts NULLs first)."""
+    return queryset.order_by(F("published").desc(nulls_last=True), "-id")
+
+
+def article_list(queryset: QuerySet[Article] | None = None) -> QuerySet[Article]:
+    """Articles for a list: source and section joined in, so a list costs one query, and
+    without the texts (body, original file), which lists never show and which are most of
+    a row's size."""
+    queryset = Article.objects.all() if queryset is None else queryset
+    return queryset.select_related("source", "section").defer("body", "original_text")
+
+
+def article_page() -> QuerySet[Article]:
+    """Articles for their own page: everything but the original file text."""
+    return Article.objects.select_related("source", "section").defer("original_text")
+
+
+@dataclass(frozen=True)
+class PeriodCount:
+    """One year, month or day of the archive and how many articles it holds."""
+
+    date: datetime.date
+    count: int
+
+
+def period_counts(
+    queryset: QuerySet[Article], kind: str, ordering: str = "ASC"
+) -> list[PeriodCount]:
+    """Articles per year/month/day in one GROUP BY, in the archive's time zone."""
+    period = Trunc("published", kind, output_field=DateField())
+    rows = (
+        queryset.filter(published__isnull=False)
+        .order_by()
+        .annotate(period=period)
+        .values("period")
+        .annotate(count=Count("id"))
+        .order_by("-period" if ordering == "DESC" else "period")
+    )
+    return [PeriodCount(row["period"], row["count"]) for row in rows]
+
+
+# --- home, help, OpenSearch ---------------------------------------------------------------
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    """The front door: a search box, and enough of the archive's shape to start browsing."""
+    context = {
+        "article_count": Article.objects.count(),
+        "latest": newest_first(article_list())[:LATEST_ON_HOME],
+        "sources": Source.objects.with_counts().filter(article_count__gt=0)[:LABELS_ON_HOME],
+        "sections": Section.objects.with_counts().filter(article_count__gt=0)[:LABELS_ON_HOME],
+        "years": period_counts(Article.objects.all(), "year", ordering="DESC"),
+    }
+    return render(request, "articles/home.html", context)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One line of the search help: a query to click and what it finds."""
+
+    query: str
+    meaning: str
+
+    @property
+    def url(self) -> str:
+        return search_url(SearchQuery(q=self.query))
+
+
+HELP_SECTIONS = [
+    (
+        "Words and phrases",
+        [
+            Example("aleppo", "Articles containing the word (in any form: strike, strikes)."),
+            Example("russian air strikes", "Articles containing all of these words."),
+            Example('"air strikes"', "The exact phrase, words side by side."),
+        ],
+    ),
+    (
+        "Either, or and not",
+        [
+            Example("oil OR gas", "Either word (OR must be in capitals)."),
+            Example("syria NOT russia", "The first word but never the second."),
+            Example("syria -russia", "The same, written with a minus sign."),
+            Example("(oil OR gas) prices", "Brackets group alternatives."),
+        ],
+    ),
+    (
+        "Fields",
+        [
+            Example("title:aleppo", "The word in the title only."),
+            Example("source:AFP", "Articles from one source."),
+            Example("section:Mid-East", "Articles filed in one section."),
+            Example('source:AFP "air strikes"', "Fields combine with everything else."),
+        ],
+    ),
+    (
+        "Word endings and spelling",
+        [
+            Example("econom*", "Any word starting econom: economy, economic, economist."),
+            Example("presdent~", "Words spelt nearly like it: president."),
+        ],
+    ),
+    (
+        "Dates",
+        [
+            Example("published:[2015-01-01 to 2015-06-30]", "Published within a range of dates."),
+        ],
+    ),
+]
+
+
+class SearchHelpView(TemplateView):
+    """The query language, taught by examples that run when clicked."""
+
+    template_name = "articles/search_help.html"
+    extra_context = {"help_sections": HELP_SECTIONS}
+
+
+@require_safe
+def opensearch(request: HttpRequest) -> HttpResponse:
+    """The OpenSearch description, so browsers can offer the archive as a search engine."""
+    return render(
+        request,
+        "articles/opensearch.xml",
+        {
+            "search_url": request.build_absolute_uri(reverse("articles:search")),
+            "api_url": request.build_absolute_uri(reverse("articles:api_search")),
+            "self_url": request.build_absolute_uri(reverse("articles:opensearch")),
+            "home_url": request.build_absolute_uri(reverse("articles:home")),
+        },
+        content_type="application/opensearchdescription+xml; charset=utf-8",
+    )
+
+
+# --- search page ---------------------------------------------------------------------------
+
+
+@dataclass
+class FacetItem:
+    """One facet value as the sidebar shows it: a checkbox or link that toggles this value."""
+
+    value: str
+    label: str
+    count: int
+    selected: bool
+    url: str
+    input_id: str = ""
+
+
+@dataclass
+class FacetGroup:
+    key: str
+    title: str
+    # Multi-select groups are checkboxes in the search form; the others are links.
+    multiple: bool
+    items: list[FacetItem] = field(default_factory=list)
+    param: str = ""
+
+
+@dataclass
+class Chip:
+    """An active filter, shown with a link that removes just that filter."""
+
+    kind: str
+    label: str
+    url: str
+
+    @property
+    def aria_label(self) -> str:
+        return f"Remove filter: {self.kind} {self.label}"
+
+
+@dataclass
+class Bar:
+    label: str
+    title: str
+    count: int
+    url: str | None
+    selected: bool
+    x: float = 0.0
+    y: float = 0.0
+    width: float = 0.0
+    height: float = 0.0
+    label_x: float = 0.0
+    show_label: bool = True
+    minor_label: bool = False  # hidden on narrow screens, where labels would collide
+
+
+@dataclass
+class Chart:
+    caption: str
+    bars: list[Bar]
+    width: int
+    height: int
+    baseline: int
+
+    @property
+    def label_y(self) -> int:
+        return self.height - 6
+
+
+@dataclass
+class PageLink:
+    number: int | None  # None is the gap between distant pages
+    url: str = ""
+    current: bool = False
+
+
+def facet_number(value: object) -> int | None:
+    """A year, month or day facet value as a number ("1987", "03", "1987-03" -> 3)."""
+    digits = "".join(ch if ch.isdigit() else " " for ch in str(value)).split()
+    return int(digits[-1]) if digits else None
+
+
+def month_name(month: int) -> str:
+    return str(MONTHS.get(month, month))
+
+
+def facet_groups(query: SearchQuery, results: SearchResults) -> list[FacetGroup]:
+    """The sidebar: source and section as checkboxes, then the date facets as links.
+
+    A chosen value the results no longer mention is still listed (with count 0): otherwise
+    submitting the form would silently drop it.
+    """
+    facets = results.facets or {}
+    groups = []
+    for key, title, attr in (("source", "Source", "sources"), ("section", "Section", "sections")):
+        chosen = getattr(query, attr)
+        group = FacetGroup(key=key, title=title, multiple=True, param=key)
+        listed = set()
+        for n, facet in enumerate(facets.get(key, [])):
+            value = str(facet.value)
+            listed.add(value)
+            group.items.append(
+                FacetItem(
+                    value=value,
+                    label=str(facet.label or value),
+                    count=facet.count,
+                    selected=value in chosen,
+                    url=search_url(query, **{attr: toggled(chosen, value)}),
+                    input_id=f"facet-{key}-{n}",
+                )
+            )
+        for n, value in enumerate(v for v in chosen if v not in listed):
+            group.items.insert(
+                n,
+                FacetItem(
+                    value=value,
+                    label=value,
+                    count=0,
+                    selected=True,
+                    url=search_url(query, **{attr: toggled(chosen, value)}),
+                    input_id=f"facet-{key}-chosen-{n}",
+                ),
+            )
+        groups.append(group)
+
+    groups.append(_date_group(query, facets, "year", "Year"))
+    if query.year is not None:
+        groups.append(_date_group(query, facets, "month", f"Month of {query.year}"))
+    if query.month is not None:
+        groups.append(_date_group(query, facets, "day", f"Day of {month_name(query.month)}"))
+    return groups
+
+
+def _date_group(query: SearchQuery, facets: dict, key: str, title: str) -> FacetGroup:
+    group = FacetGroup(key=key, title=title, multiple=False, param=key)
+    current = getattr(query, key)
+    items = []
+    for facet in facets.get(key, []):
+        number = facet_number(facet.value)
+        if number is None:
+            continue
+        selected = number == current
+        label = month_name(number) if key == "month" else str(number)
+        url = search_url(query, **{key: None if selected else number})
+        items.append(FacetItem(str(facet.value), label, facet.count, selected, url))
+    if current is not None and not any(item.selected for item in items):
+        label = month_name(current) if key == "month" else str(current)
+        items.append(FacetItem(str(current), label, 0, True, search_url(query, **{key: None})))
+    group.items = sorted(items, key=lambda item: facet_number(item.value) or 0)
+    if key == "year":
+        group.items.reverse()  # newest year first: the likeliest next click
+    return group
+
+
+def active_filters(query: SearchQuery) -> list[Chip]:
+    """Every filter in force, each with the URL of the same search without it."""
+    chips = [
+        Chip("Source", value, search_url(query, sources=toggled(query.sources, value)))
+        for value in query.sources
+    ]
+    chips += [
+        Chip("Section", value, search_url(query, sections=toggled(query.sections, value)))
+        for value in query.sections
+    ]
+    if query.year is not None:
+        chips.append(Chip("Year", str(query.year), search_url(query, year=None)))
+    if query.month is not None:
+        chips.append(
+            Chip("Month", f"{month_name(query.month)} {query.year}", search_url(query, month=None))
+        )
+    if query.day is not None:
+        label = f"{query.day} {month_name(query.month)} {query.year}"
+        chips.append(Chip("Day", label, search_url(query, day=None)))
+    if query.date_from:
+        chips.append(Chip("From", str(query.date_from), search_url(query, date_from=None)))
+    if query.date_to:
+        chips.append(Chip("To", str(query.date_to), search_url(query, date_to=None)))
+    return chips
+
+
+CHART_WIDTH, CHART_HEIGHT, CHART_LABELS = 640, 150, 22
+# A year axis longer than this would be mostly empty bars; then only the years with matches show.
+MAX_FILLED_YEARS = 60
+
+
+def coverage_chart(query: SearchQuery, results: SearchResults) -> Chart | None:
+    """Matches per year (per month once a year is chosen), as bars that narrow the search.
+
+    Geometry is computed here so the template only prints numbers into an inline SVG: the chart
+    needs no JavaScript and no charting library.
+    """
+    facets = results.facets or {}
+    if query.year is None:
+        counts = {facet_number(f.value): f.count for f in facets.get("year", [])}
+        counts.pop(None, None)
+        if not counts:
+            return None
+        years = sorted(counts)
+        if years[-1] - years[0] < MAX_FILLED_YEARS:
+            years = list(range(years[0], years[-1] + 1))
+        bars = [
+            Bar(
+                label=str(year),
+                title=f"{year}: {_matches(counts.get(year, 0))}",
+                count=counts.get(year, 0),
+                url=search_url(query, year=year) if counts.get(year) else None,
+                selected=False,
+            )
+            for year in years
+        ]
+        caption = "Matches per year"
+    else:
+        counts = {facet_number(f.value): f.count for f in facets.get("month", [])}
+        counts.pop(None, None)
+        if not any(counts.values()):
+            return None
+        bars = [
+            Bar(
+                label=month_name(month)[:3],
+                title=f"{month_name(month)} {query.year}: {_matches(counts.get(month, 0))}",
+                count=counts.get(month, 0),
+                url=search_url(query, month=month) if counts.get(month) else None,
+                selected=month == query.month,
+            )
+            for month in range(1, 13)
+        ]
+        caption = f"Matches per month in {query.year}"
+    peak = max(bar.count for bar in bars) or 1
+    slot = CHART_WIDTH / len(bars)
+    every = max(1, round(len(bars) / 12))  # at most about a dozen axis labels
+    shown = 0
+    for n, bar in enumerate(bars):
+        bar.width = round(max(slot * 0.8, 1), 2)
+        bar.x = round(n * slot + (slot - bar.width) / 2, 2)
+        bar.height = round(CHART_HEIGHT * bar.count / peak, 2) if bar.count else 0
+        bar.y = round(CHART_HEIGHT - bar.height, 2)
+        bar.label_x = round(n * slot + slot / 2, 2)
+        bar.show_label = n % every == 0
+        if bar.show_label:
+            bar.minor_label = len(bars) > 6 and shown % 2 == 1
+            shown += 1
+    return Chart(caption, bars, CHART_WIDTH, CHART_HEIGHT + CHART_LABELS, CHART_HEIGHT)
+
+
+def _matches(count: int) -> str:
+    return f"{count} matching article{'' if count == 1 else 's'}"
+
+
+def page_links(query: SearchQuery, results: SearchResults) -> list[PageLink]:
+    """Page numbers around the current page, with the first and last always reachable."""
+    if results.pages <= 1:
+        return []
+    current, last = results.page, results.pages
+    wanted = {1, last, *range(current - PAGE_WINDOW, current + PAGE_WINDOW + 1)}
+    links: list[PageLink] = []
+    previous = 0
+    for number in sorted(n for n in wanted if 1 <= n <= last):
+        if number - previous > 1:
+            links.append(PageLink(None))
+        links.append(PageLink(number, search_url(query, page=number), number == current))
+        previous = number
+    return links
+
+
+@require_safe
+def search_page(request: HttpRequest) -> HttpResponse:
+    """The search results page; the URL holds its whole state.
+
+    A bad parameter never breaks the page: it is named in a notice, left out of the search, and
+    the response is a 400 so crawlers and scripts can tell. A malformed query string is not a
+    bad parameter: the search service explains it in `results.error` and the page is a 200.
+    """
+    form = SearchForm(request.GET)
+    valid = form.is_valid()
+    query = form.to_query()
+    results = search(query)
+    filters = active_filters(query)
+    has_query = bool(query.q or filters)
+    first = (results.page - 1) * results.per_page + 1
+    context = {
+        "form": form,
+        "form_error": "" if valid else form.error_message(),
+        "query": query,
+        "results": results,
+        "has_query": has_query,
+        "first_number": first,
+        "last_number": first + len(results.hits) - 1,
+        "facet_groups": facet_groups(query, results),
+        "chips": filters,
+        "clear_filters_url": search_url(
+            SearchQuery(q=query.q, sort=query.sort, per_page=query.per_page)
+        ),
+        "chart": coverage_chart(query, results),
+        "sorts": SORTS,
+        "current_sort": query.sort or ("relevance" if query.q else "newest"),
+        "page_links": page_links(query, results),
+        "previous_url": search_url(query, page=results.page - 1) if results.page > 1 else "",
+        "next_url": (
+            search_url(query, page=results.page + 1) if results.page < results.pages else ""
+        ),
+        "suggestion_url": (search_url(query, q=results.suggestion) if results.suggestion else ""),
+        "past_the_end": results.total > 0 and not results.hits,
+        "last_page_url": search_url(query, page=max(results.pages, 1)),
+    }
+    return render(request, "articles/search.html", context, status=200 if valid else 400)
+
+
+# --- article page --------------------------------------------------------------------------
+
+
+def highlight_words(request: HttpRequest) -> str:
+    """The words to mark in an article: `?highlight=` from a result link, else the search the
+    reader came from (Referer), so a link copied from the results still highlights."""
+    words = request.GET.get("highlight", "")
+    if words:
+        return words[:500]
+    referer = request.headers.get("referer", "")
+    if not referer:
+        return ""
+    parts = urlsplit(referer)
+    if parts.netloc and parts.netloc != request.get_host():
+        return ""
+    if parts.path != reverse("articles:search"):
+        return ""
+    return parse_qs(parts.query).get("q", [""])[-1][:500]
+
+
+def related_articles(article: Article) -> list[Article]:
+    """Articles like this one, in the order the search service ranks them, in one query.
+
+    (`more_like_this` answers [] rather than raising, so a broken index never breaks the page.)
+    """
+    ids = more_like_this(article.pk, limit=RELATED_LIMIT)
+    if not ids:
+        return []
+    found = article_list().in_bulk([i for i in ids if i != article.pk])
+    return [found[i] for i in ids if i in found]
+
+
+def with_query_string(url: str, request: HttpRequest) -> str:
+    """`url` with the request's query string, so a redirect keeps `?highlight=` and the like."""
+    query = request.META.get("QUERY_STRING", "")
+    return f"{url}?{query}" if query else url
+
+
+def _show_article(request: HttpRequest, article: Article) -> HttpResponse:
+    """The article page, or a permanent redirect when the URL is not the article's own (its
+    date was edited, or it gained one), keeping `?highlight=` so the words stay marked."""
+    canonical = article.get_absolute_url()
+    if request.path != canonical:
+        return HttpResponsePermanentRedirect(with_query_string(canonical, request))
+    context = {
+        "article": article,
+        "canonical_url": request.build_absolute_uri(canonical),
+        "highlight": highlight_words(request),
+        "related": related_articles(article),
+        "local_published": timezone.localtime(article.published) if article.published else None,
+    }
+    return render(request, "articles/article.html", context)
+
+
+@require_safe
+def article_detail(
+    request: HttpRequest, year: int, month: int, day: int, slug: str
+) -> HttpResponse:
+    """An article at its permanent URL; a stale date in the URL redirects to the right one."""
+    return _show_article(request, get_object_or_404(article_page(), slug=slug))
+
+
+@require_safe
+def article_undated(request: HttpRequest, slug: str) -> HttpResponse:
+    """An article without a date, at a URL that needs none; redirects once it gains a date."""
+    return _show_article(request, get_object_or_404(article_page(), slug=slug))
+
+
+@require_safe
+def article_by_id(request: HttpRequest, pk: int) -> HttpResponse:
+    """A short, stable alias (the API's ids) that forwards to the canonical URL.
+
+    Temporary, because the canonical URL follows the article's date, which an edit can change.
+    """
+    article = get_object_or_404(Article.objects.only("id", "slug", "published"), pk=pk)
+    return HttpResponseRedirect(with_query_string(article.get_absolute_url(), request))
+
+
+# --- browsing by source and section ---------------------------------------------------------
+
+
+class LabelListView(ListView):
+    """All sources (or sections) with how many articles each holds, biggest first."""
+
+    paginate_by = 100
+    template_name = "articles/label_list.html"
+    kind = ""
+
+    def get_queryset(self) -> QuerySet:
+        return self.model.objects.with_counts()
+
+    def get_context_data(self, **kwargs) -> dict:
+        return super().get_context_data(kind=self.kind, **kwargs)
+
+
+class LabelDetailView(ListView):
+    """One source's (or section's) articles, newest first, a page at a time."""
+
+    paginate_by = 20
+    template_name = "articles/label_detail.html"
+    kind = ""
+    search_field = ""  # the SearchQuery field this label filters: "sources" or "sections"
+
+    def get_queryset(self) -> QuerySet[Article]:
+        self.label = get_object_or_404(self.model, slug=self.kwargs["slug"])
+        return newest_first(article_list(self.label.articles.all()))
+
+    def get_context_data(self, **kwargs) -> dict:
+        search_link = search_url(SearchQuery(**{self.search_field: (self.label.name,)}))
+        return super().get_context_data(
+            label=self.label, kind=self.kind, search_link=search_link, **kwargs
+        )
+
+
+class SourceListView(LabelListView):
+    model = Source
+    kind = "Sources"
+
+
+class SectionListView(LabelListView):
+    model = Section
+    kind = "Sections"
+
+
+class SourceDetailView(LabelDetailView):
+    model = Source
+    kind = "Source"
+    search_field = "sources"
+
+
+class SectionDetailView(LabelDetailView):
+    model = Section
+    kind = "Section"
+    search_field = "sections"
+
+
+# --- browsing by date -----------------------------------------------------------------------
+
+
+class ArchiveMixin:
+    """Shared settings of the date archive.
+
+    `allow_future` because an archive has no embargo; `allow_empty = False` below the index so
+    previous/next links jump to the nearest period that has articles instead of empty ones.
+    """
+
+    model = Article
+    date_field = "published"
+    month_format = "%m"
+    allow_future = True
+    allow_empty = False
+    paginate_by = 50
+    # Periods outside these years cannot be turned into dates (and their neighbours) safely.
+    min_year, max_year = 2, 9998
+
+    queryset = article_list()
+    ordering = (F("published").desc(nulls_last=True), "-id")
+
+    def get_year(self) -> int | str:
+        year = super().get_year()
+        if not self.min_year <= int(year) <= self.max_year:
+            raise Http404("No articles from that year.")
+        return year
+
+    def get_context_data(self, **kwargs) -> dict:
+        """Adds a link to the search page narrowed to the same period."""
+        period = {
+            name: int(self.kwargs[name]) for name in ("year", "month", "day") if name in self.kwargs
+        }
+        link = search_url(SearchQuery(**period)) if period else ""
+        return super().get_context_data(search_link=link, **kwargs)
+
+    def get_date_list(self, queryset, date_type=None, ordering="ASC") -> list[PeriodCount]:
+        """Periods with their article counts in one query, instead of dates alone."""
+        date_list = period_counts(queryset, date_type or self.get_date_list_period(), ordering)
+        if not date_list and not self.get_allow_empty():
+            raise Http404("No articles in this period.")
+        return date_list
+
+
+class ArchiveIndex(ArchiveMixin, ArchiveIndexView):
+    allow_empty = True
+    paginate_by = 20
+    template_name = "articles/archive_index.html"
+
+    def get_context_data(self, **kwargs) -> dict:
+        undated = Article.objects.filter(published__isnull=True).count()
+        return super().get_context_data(undated_count=undated, **kwargs)
+
+
+class ArchiveYear(ArchiveMixin, YearArchiveView):
+    """A year's months with their counts; the articles themselves are a click further down."""
+
+    paginate_by = None  # no object list to paginate (make_object_list is False)
+    template_name = "articles/archive_year.html"
+
+
+class ArchiveMonth(ArchiveMixin, MonthArchiveView):
+    template_name = "articles/archive_month.html"
+
+
+class ArchiveDay(ArchiveMixin, DayArchiveView):
+    template_name = "articles/archive_day.html"
+
+
+# --- error pages -----------------------------------------------------------------------------
+
+
+def _wants_json(request: HttpRequest | None) -> bool:
+    """True for API URLs. Never raises: a broken URLconf may be the very error being shown."""
+    try:
+        api_root = reverse("articles:api_search").rsplit("/", 1)[0] + "/"
+    except Exception:
+        return False
+    return request is not None and request.path.startswith(api_root)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: the site's own page (JSON under /api/, where a client expects JSON)."""
+    if _wants_json(request):
+        return JsonResponse({"error": "Not found."}, status=404)
+    return render(request, "404.html", {"request_path": request.path}, status=404)
+
+
+def server_error(request: HttpRequest | None = None) -> HttpResponse:
+    """handler500: rendered without the request or the database, which may be what failed."""
+    if _wants_json(request):
+        return JsonResponse({"error": "Server error."}, status=500)
+    return HttpResponseServerError(loader.get_template("500.html").render())
