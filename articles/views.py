@@ -14,8 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
-from django.db.models import Count, DateField, F, QuerySet
-from django.db.models.functions import Trunc
+from django.db.models import F, QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -79,20 +78,22 @@ class PeriodCount:
     count: int
 
 
-def period_counts(
-    queryset: QuerySet[Article], kind: str, ordering: str = "ASC"
-) -> list[PeriodCount]:
-    """Articles per year/month/day in one GROUP BY, in the archive's time zone."""
-    period = Trunc("published", kind, output_field=DateField())
-    rows = (
-        queryset.filter(published__isnull=False)
-        .order_by()
-        .annotate(period=period)
-        .values("period")
-        .annotate(count=Count("id"))
-        .order_by("-period" if ordering == "DESC" else "period")
-    )
-    return [PeriodCount(row["period"], row["count"]) for row in rows]
+def period_counts(kind: str, ordering: str = "ASC", **period: int) -> list[PeriodCount]:
+    """Articles per year, month or day within a period, from the search service's date facets.
+
+    The index already holds every article's date in the archive's time zone and counts them in
+    NumPy; the SQL equivalent runs a Python time-zone function on every row (seconds at
+    100,000 articles on SQLite).
+    """
+    facets = search(SearchQuery(per_page=1, **period)).facets.get(kind, [])
+    year, month = period.get("year"), period.get("month")
+    dates = {
+        "year": lambda value: datetime.date(int(value), 1, 1),
+        "month": lambda value: datetime.date(year, int(value), 1),
+        "day": lambda value: datetime.date(year, month, int(value)),
+    }[kind]
+    counts = [PeriodCount(dates(f.value), f.count) for f in facets if f.count]
+    return sorted(counts, key=lambda p: p.date, reverse=ordering == "DESC")
 
 
 # --- home, help, OpenSearch ---------------------------------------------------------------
@@ -106,7 +107,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "latest": newest_first(article_list())[:LATEST_ON_HOME],
         "sources": Source.objects.with_counts().filter(article_count__gt=0)[:LABELS_ON_HOME],
         "sections": Section.objects.with_counts().filter(article_count__gt=0)[:LABELS_ON_HOME],
-        "years": period_counts(Article.objects.all(), "year", ordering="DESC"),
+        "years": period_counts("year", ordering="DESC"),
     }
     return render(request, "articles/home.html", context)
 
@@ -666,9 +667,17 @@ class ArchiveMixin:
         link = search_url(SearchQuery(**period)) if period else ""
         return super().get_context_data(search_link=link, **kwargs)
 
+    def get_dated_queryset(self, **lookup) -> QuerySet[Article]:
+        """Django loads a whole unpaginated period to learn whether it is empty; ask instead."""
+        queryset = self.get_queryset().filter(**lookup)
+        if not self.get_allow_empty() and not queryset.exists():
+            raise Http404("No articles in this period.")
+        return queryset
+
     def get_date_list(self, queryset, date_type=None, ordering="ASC") -> list[PeriodCount]:
         """Periods with their article counts in one query, instead of dates alone."""
-        date_list = period_counts(queryset, date_type or self.get_date_list_period(), ordering)
+        period = {name: int(self.kwargs[name]) for name in ("year", "month") if name in self.kwargs}
+        date_list = period_counts(date_type or self.get_date_list_period(), ordering, **period)
         if not date_list and not self.get_allow_empty():
             raise Http404("No articles in this period.")
         return date_list
