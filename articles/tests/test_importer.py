@@ -199,7 +199,7 @@ def test_naive_stamps_are_read_in_the_archive_time_zone(settings, write_seed, tm
     [
         (b"", "empty"),
         (b"   \n\n  \n", "empty"),
-        (b"Only a title\n", "body"),
+        (b"Only a title\n", "no article text"),
         (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, "binary"),
     ],
     ids=["empty", "blank", "title-only", "binary"],
