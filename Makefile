@@ -17,7 +17,7 @@ run: install migrate import
 	@echo ""
 	@echo "newsarchive is serving on http://$(HOST):$(PORT)/"
 	@echo "Admin: create an account with '$(PY) manage.py createsuperuser', then open http://$(HOST):$(PORT)/admin/"
-	$(VENV)/bin/gunicorn newsarchive.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile -
+	$(VENV)/bin/gunicorn newsarchive.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --timeout 600 --access-logfile -
 
 test: install-dev
 	$(PY) -m pytest

@@ -1,0 +1,222 @@
+"""The archive's admin: articles, their sources and sections, imports and the search index.
+
+Nothing here touches the search index on save or delete: `articles.signals` indexes every
+change when its transaction commits, so the admin, the importer and the shell behave alike.
+The admin only adds what a person needs on top: uploads, a re-index action and a health page.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.text import slugify
+
+from . import admin_views
+from .importer import SLUG_LENGTH
+from .models import Article, ImportRun, Label, Section, Source, display_name, label_key
+
+PROVENANCE_FIELDS = ("original_text", "source_path", "fingerprint", "created", "updated")
+
+
+def manual_fingerprint(title: str, published: object, body: str) -> str:
+    """The fingerprint of an article written in the admin rather than imported from a file.
+
+    The column is unique and required; for a hand-made article its content is what identifies
+    it, so two identical hand-made articles are caught as duplicates, just as files are.
+    """
+    from .seedfile import fingerprint
+
+    return fingerprint(f"{title}\n{published}\n{body}")
+
+
+class ArticleAdminForm(forms.ModelForm):
+    """Fills a blank slug from the title and refuses a hand-made duplicate before saving."""
+
+    class Meta:
+        model = Article
+        fields = ["title", "slug", "source", "section", "published", "body"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "slug" in self.fields:
+            self.fields["slug"].required = False
+            self.fields["slug"].help_text = "Left blank, it is made from the title."
+
+    def clean(self) -> dict:
+        data = super().clean()
+        title = data.get("title")
+        if title and "slug" in self.fields and not data.get("slug"):
+            data["slug"] = self._free_slug(title)
+        if self.instance.source_path is None and title and data.get("body") is not None:
+            self._refuse_duplicate(manual_fingerprint(title, data.get("published"), data["body"]))
+        return data
+
+    def _free_slug(self, title: str) -> str:
+        base = slugify(title)[:SLUG_LENGTH].strip("-") or "article"
+        others = Article.objects.exclude(pk=self.instance.pk)
+        slug, n = base, 1
+        while others.filter(slug=slug).exists():
+            n += 1
+            slug = f"{base}-{n}"
+        return slug
+
+    def _refuse_duplicate(self, fingerprint: str) -> None:
+        twin = Article.objects.filter(fingerprint=fingerprint).exclude(pk=self.instance.pk).first()
+        if twin is not None:
+            raise ValidationError(
+                "Article %(id)s already has this title, date and text.",
+                code="duplicate",
+                params={"id": twin.pk},
+            )
+
+
+@admin.register(Article)
+class ArticleAdmin(admin.ModelAdmin):
+    form = ArticleAdminForm
+    list_display = ("title", "source", "section", "published")
+    list_select_related = ("source", "section")
+    list_filter = ("source", "section", "published")
+    search_fields = ("title", "body")
+    date_hierarchy = "published"
+    prepopulated_fields = {"slug": ("title",)}
+    autocomplete_fields = ("source", "section")
+    readonly_fields = PROVENANCE_FIELDS
+    fieldsets = (
+        (None, {"fields": ("title", "slug", "source", "section", "published", "body")}),
+        (
+            "Provenance",
+            {
+                "classes": ("collapse",),
+                "fields": PROVENANCE_FIELDS,
+                "description": "What the archive was given, kept verbatim; not editable.",
+            },
+        ),
+    )
+    actions = ["reindex_selected"]
+
+    def save_model(
+        self, request: HttpRequest, obj: Article, form: forms.ModelForm, change: bool
+    ) -> None:
+        # Imported articles keep the fingerprint of their file (provenance, and what tells a
+        # re-import the file is unchanged); hand-made ones are identified by their content.
+        if obj.source_path is None:
+            obj.fingerprint = manual_fingerprint(obj.title, obj.published, obj.body)
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Re-index selected articles", permissions=["change"])
+    def reindex_selected(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
+        from .search import index_articles
+
+        ids = list(queryset.values_list("id", flat=True))
+        index_articles(ids)
+        self.message_user(request, f"Re-indexed {len(ids)} articles.", messages.SUCCESS)
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        """An import both creates and updates articles, so it needs both permissions."""
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict | None = None
+    ) -> HttpResponse:
+        context = {
+            **(extra_context or {}),
+            "has_import_permission": self.has_import_permission(request),
+        }
+        return super().changelist_view(request, context)
+
+    def get_urls(self) -> list[URLPattern]:
+        info = self.opts.app_label, self.opts.model_name
+        own = [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="{}_{}_import".format(*info),
+            ),
+            path(
+                "index-health/",
+                self.admin_site.admin_view(self.index_health_view),
+                name="{}_{}_index_health".format(*info),
+            ),
+        ]
+        return own + super().get_urls()
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        return admin_views.import_view(self, request)
+
+    def index_health_view(self, request: HttpRequest) -> HttpResponse:
+        return admin_views.index_health_view(self, request)
+
+
+class LabelAdminForm(forms.ModelForm):
+    """Refuses a rename onto another label's name, which the unique key column would reject."""
+
+    def clean_name(self) -> str:
+        name = display_name(self.cleaned_data["name"])
+        key = label_key(name)
+        if not key:
+            raise ValidationError("The name cannot be blank.", code="blank")
+        model = self._meta.model
+        twin = model._default_manager.filter(key=key).exclude(pk=self.instance.pk).first()
+        if twin is not None:
+            raise ValidationError(
+                "%(name)s already exists; names differing only in case or spacing are one.",
+                code="duplicate",
+                params={"name": twin.name},
+            )
+        return name
+
+
+class LabelAdmin(admin.ModelAdmin):
+    """Sources and sections: renaming one relabels its articles (the signals reindex them)."""
+
+    form = LabelAdminForm
+    fields = ("name", "slug")
+    list_display = ("name", "slug", "article_count")
+    search_fields = ("name",)
+    prepopulated_fields = {"slug": ("name",)}
+    # The article filter for this label in the article changelist, e.g. "source__id__exact".
+    article_filter: str = ""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Label]:
+        return super().get_queryset(request).annotate(article_count=Count("articles"))
+
+    @admin.display(description="Articles", ordering="article_count")
+    def article_count(self, obj: Label) -> str:
+        url = reverse("admin:articles_article_changelist")
+        return format_html(
+            '<a href="{}?{}={}">{}</a>', url, self.article_filter, obj.pk, obj.article_count
+        )
+
+
+@admin.register(Source)
+class SourceAdmin(LabelAdmin):
+    article_filter = "source__id__exact"
+
+
+@admin.register(Section)
+class SectionAdmin(LabelAdmin):
+    article_filter = "section__id__exact"
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    """A read-only log of imports, from the command and from admin uploads."""
+
+    list_display = ("started", "origin", "dry_run", "summary", "elapsed", "finished")
+    list_filter = ("origin", "dry_run")
+    readonly_fields = ("origin", "started", "finished", "dry_run", "paths", "counts", "elapsed")
+
+    @admin.display(description="Counts")
+    def summary(self, obj: ImportRun) -> str:
+        return ", ".join(f"{count} {status}" for status, count in obj.counts.items() if count)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ImportRun | None = None) -> bool:
+        return False
