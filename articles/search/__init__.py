@@ -1,0 +1,288 @@
+"""The archive's search service: the one small API that views, the JSON API, admin and commands use.
+
+Nobody outside this package imports Whoosh. ``search()`` takes a ``SearchQuery`` (the reader's
+words and narrowing choices) and returns plain data (``SearchResults``: hits, facet values,
+"did you mean", a friendly note when the query had to be repaired); it never raises for
+anything a reader can type. The index is kept in step by ``index_articles`` /
+``unindex_articles`` (signals and the importer call them after commit) and by the
+``rebuild_index``, ``update_index`` and ``check_index`` commands.
+
+The backend is chosen by ``settings.NEWSARCHIVE_SEARCH_BACKEND`` (a dotted class path), one
+instance per index folder, so a PostgreSQL backend can come later without touching callers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from . import query as query_language
+from .backends import Filters, SearchBackend
+from .facets import FacetValue, facet_results, facets_for
+from .highlight import highlight, make_matcher, snippet
+
+__all__ = [
+    "FacetValue",
+    "Hit",
+    "QueryError",
+    "SearchQuery",
+    "SearchResults",
+    "clear_index",
+    "get_backend",
+    "index_articles",
+    "indexed_ids",
+    "indexed_versions",
+    "more_like_this",
+    "rebuild_index",
+    "reset_backend",
+    "search",
+    "unindex_articles",
+]
+
+logger = logging.getLogger(__name__)
+
+SORTS = ("relevance", "newest", "oldest")
+MAX_PER_PAGE = 100
+MAX_PAGE = 10_000
+
+
+class QueryError(ValueError):
+    """A query the service refuses outright; ``search()`` reports problems in ``error`` instead."""
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What the reader asked for. Source and section are display names, matched by label key."""
+
+    q: str = ""
+    sources: tuple[str, ...] = ()
+    sections: tuple[str, ...] = ()
+    year: int | None = None
+    month: int | None = None
+    day: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = ""  # "relevance" | "newest" | "oldest" | "" (relevance with words, else newest)
+    page: int = 1
+    per_page: int = 20
+
+
+@dataclass
+class Hit:
+    id: int
+    title: str
+    title_html: str  # escaped, <mark> only
+    url: str
+    source: str
+    section: str
+    published: datetime | None
+    snippet: str  # escaped HTML with <mark>
+
+
+@dataclass
+class SearchResults:
+    query: SearchQuery
+    total: int
+    page: int
+    pages: int
+    per_page: int
+    hits: list[Hit] = field(default_factory=list)
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    suggestion: str | None = None
+    error: str | None = None
+
+
+# --- the backend ---------------------------------------------------------------------------
+
+_backends: dict[tuple[str, str], SearchBackend] = {}
+_backends_lock = threading.Lock()
+
+
+def get_backend() -> SearchBackend:
+    """The backend for the current settings; one per (class, index folder), reused."""
+    path = getattr(
+        settings, "NEWSARCHIVE_SEARCH_BACKEND", "articles.search.backends.whoosh.WhooshBackend"
+    )
+    index_dir = str(getattr(settings, "NEWSARCHIVE_INDEX_DIR", ""))
+    key = (path, index_dir)
+    backend = _backends.get(key)
+    if backend is None:
+        with _backends_lock:
+            backend = _backends.get(key)
+            if backend is None:
+                backend = import_string(path)()
+                _backends[key] = backend
+    return backend
+
+
+def reset_backend() -> None:
+    """Close and forget every backend (tests switch index folders between tests)."""
+    with _backends_lock:
+        for backend in _backends.values():
+            backend.close()
+        _backends.clear()
+
+
+# --- searching -----------------------------------------------------------------------------
+
+
+def search(query: SearchQuery) -> SearchResults:
+    """Run a search. Never raises for user input: repairs are described in ``error``."""
+    query, notes = _normalise(query)
+    parsed = query_language.parse(query.q)
+    notes.extend(parsed.messages)
+    per_page = query.per_page
+    facet_names = [f.name for f in facets_for(query)]
+    offset = (query.page - 1) * per_page
+    backend = get_backend()
+    try:
+        found = backend.search(parsed, _filters(query), query.sort, offset, per_page, facet_names)
+        hits = _hits(found.ids, found.terms, backend)
+    except Exception:
+        # A reader's query must never produce a server error; the log keeps the details.
+        logger.exception("search failed for %r", query)
+        return SearchResults(
+            query=query,
+            total=0,
+            page=query.page,
+            pages=0,
+            per_page=per_page,
+            error="Sorry, that search could not be run. Please try different words.",
+        )
+    pages = max(1, math.ceil(found.total / per_page)) if found.total else 0
+    return SearchResults(
+        query=query,
+        total=found.total,
+        page=query.page,
+        pages=pages,
+        per_page=per_page,
+        hits=hits,
+        facets=facet_results(query, found.facets),
+        suggestion=found.suggestion,
+        error=" ".join(notes) if notes else None,
+    )
+
+
+def _normalise(query: SearchQuery) -> tuple[SearchQuery, list[str]]:
+    """Clamp paging, drop impossible dates and unknown sorts, rather than failing."""
+    notes: list[str] = []
+    changes: dict = {}
+    if query.sort not in ("", *SORTS):
+        notes.append(f"Unknown sort “{query.sort}”; the default order was used.")
+        changes["sort"] = ""
+    per_page = query.per_page if isinstance(query.per_page, int) else 20
+    changes["per_page"] = min(max(per_page, 1), MAX_PER_PAGE)
+    page = query.page if isinstance(query.page, int) else 1
+    changes["page"] = min(max(page, 1), MAX_PAGE)
+    if query.month is not None and not 1 <= query.month <= 12:
+        notes.append("That month does not exist; it was ignored.")
+        changes["month"] = None
+        changes["day"] = None
+    if query.day is not None and not 1 <= query.day <= 31:
+        notes.append("That day does not exist; it was ignored.")
+        changes["day"] = None
+    if query.year is not None and not 1 <= query.year <= 9999:
+        changes["year"] = None
+    if query.date_from and query.date_to and query.date_from > query.date_to:
+        changes["date_from"], changes["date_to"] = query.date_to, query.date_from
+    changes["sources"] = tuple(s for s in query.sources if s and s.strip())
+    changes["sections"] = tuple(s for s in query.sections if s and s.strip())
+    changes["q"] = query.q or ""
+    from dataclasses import replace
+
+    return replace(query, **changes), notes
+
+
+def _filters(query: SearchQuery) -> Filters:
+    from articles.models import label_key
+
+    def day_number(d: date | None) -> int | None:
+        return d.year * 10000 + d.month * 100 + d.day if d else None
+
+    return Filters(
+        sources=frozenset(label_key(s) for s in query.sources),
+        sections=frozenset(label_key(s) for s in query.sections),
+        year=query.year,
+        month=query.month if query.year is not None or query.month is not None else None,
+        day=query.day,
+        day_from=day_number(query.date_from),
+        day_to=day_number(query.date_to),
+    )
+
+
+def _hits(ids: list[int], terms: frozenset[str], backend: SearchBackend) -> list[Hit]:
+    """Hits in the backend's order, read from the database (only the page's rows)."""
+    if not ids:
+        return []
+    from articles.models import Article
+
+    rows = Article.objects.filter(pk__in=ids).select_related("source", "section")
+    by_id = {a.pk: a for a in rows}
+    matches = make_matcher(terms, backend.term_for) if terms else None
+    hits = []
+    for article_id in ids:
+        article = by_id.get(article_id)
+        if article is None:  # deleted since it was indexed; the signal will catch up
+            continue
+        hits.append(
+            Hit(
+                id=article.pk,
+                title=article.title,
+                title_html=highlight(article.title, matches),
+                url=article.get_absolute_url(),
+                source=article.source.name if article.source_id else "",
+                section=article.section.name if article.section_id else "",
+                published=article.published,
+                snippet=snippet(article.body, matches),
+            )
+        )
+    return hits
+
+
+# --- keeping the index in step -------------------------------------------------------------
+
+
+def index_articles(ids: Iterable[int]) -> None:
+    """(Re)index these articles from the database in one writer commit; gone rows are removed."""
+    get_backend().index_articles(ids)
+
+
+def unindex_articles(ids: Iterable[int]) -> None:
+    """Remove these article ids from the index (one commit)."""
+    get_backend().unindex_articles(ids)
+
+
+def more_like_this(article_id: int, limit: int = 5) -> list[int]:
+    """Ids of the articles most similar to this one (by its distinctive words), best first."""
+    try:
+        return get_backend().more_like_this(article_id, limit)
+    except Exception:  # a sidebar must never break an article page
+        logger.exception("more_like_this failed for article %s", article_id)
+        return []
+
+
+def indexed_ids() -> set[int]:
+    """Every article id in the index (check_index compares it with the database)."""
+    return get_backend().indexed_ids()
+
+
+def indexed_versions() -> dict[int, datetime | None]:
+    """Every indexed article id with the ``updated`` stamp it was indexed from."""
+    return get_backend().indexed_versions()
+
+
+def rebuild_index(progress: Callable[[int], None] | None = None) -> int:
+    """Index every article afresh; ``progress(n)`` is called as articles are added."""
+    return get_backend().rebuild(progress)
+
+
+def clear_index() -> None:
+    """Empty the index."""
+    get_backend().clear()

@@ -1,0 +1,179 @@
+"""The Whoosh backend's internals: the fast array readers agree with Whoosh's own, segments and
+refreshes are handled, the writer waits for the lock, and the backend follows the index folder.
+
+The fast path reads Whoosh's files directly (columns, posting blocks), so these tests pin it to
+Whoosh's public readers: if an upgrade of whoosh3 changed the layout, they fail here first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import numpy as np
+import pytest
+from whoosh.formats import Positions
+
+from articles import search
+from articles.search import SearchQuery, get_backend, indexed_ids, reset_backend
+from articles.search.backends.whoosh import _decode_positions, analyze, build_schema
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot():
+    return get_backend().snapshot()
+
+
+@pytest.fixture
+def many(make_article, django_capture_on_commit_callbacks):
+    """300 articles (more than two posting blocks) in two index segments, one deleted."""
+
+    def batch(start: int, stop: int):
+        with django_capture_on_commit_callbacks(execute=True):
+            return [
+                make_article(
+                    f"Story {i}",
+                    body="market " * (1 + i % 4) + f"common words here {'rare' if i % 50 else ''}",
+                    source=("BBC", "Reuters", "AFP")[i % 3],
+                    section=None if i % 7 == 0 else "Business",
+                    published=None
+                    if i % 11 == 0
+                    else dt.datetime(2000 + i % 20, 1 + i % 12, 1, tzinfo=dt.UTC),
+                )
+                for i in range(start, stop)
+            ]
+
+    first = batch(0, 150)
+    second = batch(150, 300)
+    with django_capture_on_commit_callbacks(execute=True):
+        first[0].delete()
+    return first[1:] + second
+
+
+def test_index_is_written_in_several_segments(many):
+    assert len(snapshot().parts) >= 2
+
+
+def test_column_arrays_match_whooshs_column_readers(many):
+    snap = snapshot()
+    reader = snap.searcher.reader()
+    ids = [snap.ids[d] for d in range(snap.n)]
+    assert ids == list(reader.column_reader("id"))
+    sources = reader.column_reader("source")
+    ords, names = snap.labels["source"]
+    assert [names[o] for o in ords] == [v.decode() if isinstance(v, bytes) else v for v in sources]
+
+
+def test_posting_arrays_match_whooshs_matcher(many):
+    snap = snapshot()
+    reader = snap.searcher.reader()
+    docs, weights = snap.term("body", "market")
+    matcher = reader.postings("body", "market")
+    expected = []
+    while matcher.is_active():
+        expected.append((matcher.id(), matcher.weight()))
+        matcher.next()
+    live = snap.live[docs]
+    assert list(zip(docs[live].tolist(), weights[live].tolist(), strict=True)) == expected
+
+
+def test_field_lengths_match_whoosh(many):
+    snap = snapshot()
+    reader = snap.searcher.reader()
+    for docnum in np.flatnonzero(snap.live)[:20]:
+        assert snap.lengths["body"][docnum] == reader.doc_field_length(int(docnum), "body")
+
+
+def test_positions_are_decoded_like_whoosh():
+    fmt = Positions()
+    for positions in ([0], [3, 7], [1, 300, 70000], list(range(0, 5000, 17)), [2**31 - 1]):
+        assert _decode_positions(fmt.encode(positions)) == positions
+
+
+def test_deleted_documents_are_not_live(many):
+    snap = snapshot()
+    assert snap.live_count == 299
+    assert search.search(SearchQuery(q="market")).total == 299
+
+
+def test_facet_counts_match_a_count_in_python(many):
+    results = search.search(SearchQuery(q="rare"))
+    expected: dict[str, int] = {}
+    for article in many:
+        if "rare" in article.body:
+            expected[article.source.name] = expected.get(article.source.name, 0) + 1
+    assert {v.label: v.count for v in results.facets["source"]} == expected
+
+
+def test_articles_without_section_or_date_are_counted_nowhere(many):
+    results = search.search(SearchQuery())
+    assert sum(v.count for v in results.facets["section"]) == sum(1 for a in many if a.section_id)
+    assert sum(v.count for v in results.facets["year"]) == sum(1 for a in many if a.published)
+
+
+def test_searcher_is_reused_until_the_index_changes(add_article):
+    add_article("One", body="cocoa")
+    first = snapshot()
+    search.search(SearchQuery(q="cocoa"))
+    assert snapshot() is first
+    add_article("Two", body="cocoa")
+    assert snapshot() is not first
+
+
+def test_segments_survive_a_refresh(add_article):
+    add_article("One", body="cocoa")
+    seg = snapshot().parts[0][0]
+    add_article("Two", body="cocoa")
+    assert seg in [s for s, _ in snapshot().parts]
+
+
+def test_backend_follows_the_index_folder(add_article, settings, tmp_path):
+    add_article("Cocoa", body="cocoa")
+    assert search.search(SearchQuery(q="cocoa")).total == 1
+    settings.NEWSARCHIVE_INDEX_DIR = tmp_path / "other-index"
+    assert search.search(SearchQuery(q="cocoa")).total == 0
+    assert (tmp_path / "other-index").is_dir()
+
+
+def test_index_is_created_on_first_use(settings, tmp_path, db):
+    settings.NEWSARCHIVE_INDEX_DIR = tmp_path / "fresh" / "index"
+    reset_backend()
+    assert indexed_ids() == set()
+    assert (tmp_path / "fresh" / "index").is_dir()
+
+
+def test_writer_waits_for_another_writers_lock(make_article, django_capture_on_commit_callbacks):
+    from articles import signals
+
+    with signals.suspended():
+        article = make_article("Cocoa")
+    backend = get_backend()
+    holder = backend._index().writer()
+    released = threading.Event()
+
+    def release_soon():
+        time.sleep(0.3)
+        holder.cancel()
+        released.set()
+
+    threading.Thread(target=release_soon).start()
+    search.index_articles([article.pk])
+    assert released.is_set()
+    assert indexed_ids() == {article.pk}
+
+
+def test_clear_index_empties_it(add_article):
+    add_article("Cocoa")
+    search.clear_index()
+    assert indexed_ids() == set()
+
+
+def test_analyzer_folds_accents_and_stems():
+    assert analyze("Médecins Sans Frontières rates") == ["medecin", "san", "frontier", "rate"]
+
+
+def test_schema_stores_only_the_article_id():
+    schema = build_schema()
+    assert [name for name, field in schema.items() if field.stored] == ["id"]
