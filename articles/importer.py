@@ -8,6 +8,7 @@ batches behind. A second run over the same files finishes whatever the first lef
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections import Counter
@@ -21,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from . import seedfile
+from . import search, seedfile
 from .models import Article, ImportRun, Label, Section, Source, label_key
 
 STATUSES = ("created", "updated", "unchanged", "duplicate", "skipped", "failed")
@@ -179,26 +180,31 @@ class Importer:
         self.summary = ImportSummary(dry_run=dry_run)
         self._labels: dict[type[Label], dict[str, int]] = {}
         self._indexed: set[int] | None = None
+        self._indexer: search.BulkIndexer | None = None
 
     def run(self, candidates: Iterable[Candidate]) -> ImportSummary:
         started = time.monotonic()
+        indexing = contextlib.nullcontext() if self.dry_run else search.bulk_indexer()
         try:
-            batch: list[Candidate] = []
-            for candidate in candidates:
-                if candidate.skip_reason:
-                    self._report(
-                        FileReport(str(candidate.path), "skipped", None, candidate.skip_reason)
-                    )
-                    continue
-                batch.append(candidate)
-                if len(batch) >= self.batch_size:
-                    self._import_batch(batch)
-                    batch = []
-            if batch:
-                self._import_batch(batch)
+            with indexing as self._indexer:
+                self._import_all(candidates)
         finally:
             self.summary.elapsed = time.monotonic() - started
         return self.summary
+
+    def _import_all(self, candidates: Iterable[Candidate]) -> None:
+        batch: list[Candidate] = []
+        for candidate in candidates:
+            if candidate.skip_reason:
+                reason = candidate.skip_reason
+                self._report(FileReport(str(candidate.path), "skipped", None, reason))
+                continue
+            batch.append(candidate)
+            if len(batch) >= self.batch_size:
+                self._import_batch(batch)
+                batch = []
+        if batch:
+            self._import_batch(batch)
 
     def _report(self, report: FileReport) -> None:
         self.summary.counts[report.status] += 1
@@ -251,19 +257,14 @@ class Importer:
             report.article_id = article.pk
         for duplicate, first in plan.batch_duplicates:
             duplicate.article_id = first.article_id
-        ids = [a.pk for a in new] + [a.pk for a in changed] + self._unindexed(plan.unchanged_ids)
-        if ids:
-            from . import search
-
-            search.index_articles(ids)
+        self._indexer.add([a.pk for a in new], new=True)
+        self._indexer.add([a.pk for a in changed] + self._unindexed(plan.unchanged_ids))
 
     def _unindexed(self, ids: list[int]) -> list[int]:
         """Unchanged articles the index lacks: what an interrupted earlier run left to do."""
         if not ids:
             return []
         if self._indexed is None:
-            from . import search
-
             self._indexed = search.indexed_ids()
         return [pk for pk in ids if pk not in self._indexed]
 

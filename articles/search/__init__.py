@@ -13,10 +13,11 @@ instance per index folder, so a PostgreSQL backend can come later without touchi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -24,16 +25,18 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from . import query as query_language
-from .backends import Filters, SearchBackend
+from .backends import BulkIndexer, Filters, SearchBackend
 from .facets import FacetValue, facet_results, facets_for
 from .highlight import highlight, make_matcher, snippet
 
 __all__ = [
     "FacetValue",
     "Hit",
+    "BulkIndexer",
     "QueryError",
     "SearchQuery",
     "SearchResults",
+    "bulk_indexer",
     "clear_index",
     "get_backend",
     "index_articles",
@@ -252,6 +255,21 @@ def _hits(ids: list[int], terms: frozenset[str], backend: SearchBackend) -> list
 def index_articles(ids: Iterable[int]) -> None:
     """(Re)index these articles from the database in one writer commit; gone rows are removed."""
     get_backend().index_articles(ids)
+
+
+@contextlib.contextmanager
+def bulk_indexer() -> Iterator[BulkIndexer]:
+    """An indexer for an import: ``add(ids)`` after each committed batch.
+
+    Whatever was added is made searchable when the block ends, also when it ends with an
+    error or Ctrl-C: the rows were committed, so indexing them is right, and a rerun of the
+    import has less left to do.
+    """
+    indexer = get_backend().bulk_indexer()
+    try:
+        yield indexer
+    finally:
+        indexer.close()
 
 
 def unindex_articles(ids: Iterable[int]) -> None:

@@ -246,22 +246,25 @@ def test_an_interrupted_run_leaves_whole_batches_and_a_rerun_finishes(
 ):
     for n in range(5):
         write_seed(f"{n}.txt", title=f"Article number {n}", body=f"Body {n}.")
-    real_index = search.index_articles
+    indexer_class = type(search.get_backend().bulk_indexer())
+    real_add = indexer_class.add
     calls = []
 
-    def index_then_crash(ids):
-        calls.append(list(ids))
+    def add_then_crash(self, ids, *, new=False):
+        ids = list(ids)
+        if ids:
+            calls.append(ids)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        real_index(ids)
+        real_add(self, ids, new=new)
 
-    monkeypatch.setattr(search, "index_articles", index_then_crash)
+    monkeypatch.setattr(indexer_class, "add", add_then_crash)
     with pytest.raises(KeyboardInterrupt):
         import_paths([tmp_path / "seeds"], batch_size=2)
     assert Article.objects.count() == 4, "two whole batches were committed"
     assert len(search.indexed_ids()) == 2, "the second batch never reached the index"
 
-    monkeypatch.setattr(search, "index_articles", real_index)
+    monkeypatch.setattr(indexer_class, "add", real_add)
     second = statuses([tmp_path / "seeds"], batch_size=2)
 
     assert sorted(second.values()) == ["created"] + ["unchanged"] * 4
@@ -304,3 +307,19 @@ def test_repeated_titles_get_distinct_stable_slugs(write_seed, tmp_path):
     slugs = sorted(Article.objects.values_list("slug", flat=True))
     assert slugs[0] == "markets-close"
     assert slugs[1].startswith("markets-close-")
+
+
+def test_large_imports_index_with_parallel_writers_committing_along_the_way(
+    write_seed, tmp_path, monkeypatch
+):
+    from articles.search.backends import whoosh as whoosh_backend
+
+    monkeypatch.setattr(whoosh_backend, "BULK_PARALLEL_MIN", 4)
+    monkeypatch.setattr(whoosh_backend, "BULK_COMMIT_DOCS", 8)
+    for n in range(20):
+        write_seed(f"{n:02}.txt", title=f"Harbour report {n}", body=f"Harbour traffic {n}.")
+
+    import_paths([tmp_path / "seeds"], batch_size=5)
+
+    assert search.indexed_ids() == set(Article.objects.values_list("id", flat=True))
+    assert search.search(search.SearchQuery(q="harbour")).total == 20

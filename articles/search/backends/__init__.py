@@ -52,8 +52,26 @@ class BackendResults:
     messages: list[str] = field(default_factory=list)
 
 
+class BulkIndexer:
+    """Indexes a long import batch by batch. This default commits each batch on its own;
+    a backend with a costlier commit keeps one writer across batches instead."""
+
+    def __init__(self, backend: SearchBackend) -> None:
+        self.backend = backend
+
+    def add(self, ids: Iterable[int], *, new: bool = False) -> None:
+        """Index these committed rows; ``new`` says none of them can be in the index yet."""
+        self.backend.index_articles(ids)
+
+    def close(self) -> None:
+        """Make everything added so far searchable."""
+
+
 class SearchBackend(ABC):
     """The operations every backend offers; see ``articles.search`` for their meaning."""
+
+    def bulk_indexer(self) -> BulkIndexer:
+        return BulkIndexer(self)
 
     @abstractmethod
     def search(

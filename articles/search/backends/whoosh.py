@@ -30,6 +30,7 @@ import pickle
 import shutil
 import struct
 import threading
+import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -56,7 +57,7 @@ from whoosh.writing import CLEAR
 
 from .. import query as q
 from ..facets import FacetCounts
-from . import BackendResults, Filters, SearchBackend
+from . import BackendResults, BulkIndexer, Filters, SearchBackend
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,16 @@ PREFIX_SCAN_LIMIT = 4096
 MAX_FUZZY_TERMS = 16
 #: Seconds a writer waits for another writer (an import, a rebuild) to release the lock.
 WRITE_LOCK_TIMEOUT = 60.0
+#: Long imports keep one writer across batches, committing after this many documents or
+#: seconds, whichever comes first, so a save waiting for the lock gets in well within its wait.
+BULK_COMMIT_DOCS = 10_000
+BULK_COMMIT_SECONDS = 15.0
+#: A first batch at least this big gets parallel sub-writers (Whoosh's procs/multisegment):
+#: they index while the importer parses and writes the next batch. Smaller imports (an admin
+#: upload of a few files, tests) skip the cost of starting processes.
+BULK_PARALLEL_MIN = 200
+BULK_PROCS = 2
+BULK_LIMITMB = 128
 #: Roughly how many posting entries the per-segment caches may hold (8 bytes each).
 POSTINGS_CACHE_ENTRIES = 6_000_000
 RESULT_CACHE_SIZE = 64
@@ -1222,6 +1233,53 @@ def _top(primary: np.ndarray, secondary: np.ndarray, k: int) -> np.ndarray:
 # --- the backend ---------------------------------------------------------------------------
 
 
+class WhooshBulkIndexer(BulkIndexer):
+    """One writer for many import batches: a commit per batch would cost a new segment and a
+    merge each time, and parallel sub-writers need a long-lived writer to pay off."""
+
+    backend: WhooshBackend
+
+    def __init__(self, backend: WhooshBackend) -> None:
+        super().__init__(backend)
+        self._writer: Any = None
+        self._pending = 0
+        self._opened = 0.0
+
+    def add(self, ids: Iterable[int], *, new: bool = False) -> None:
+        ids = sorted({int(i) for i in ids})
+        if not ids:
+            return
+        if self._writer is None:
+            self._open(parallel=len(ids) >= BULK_PARALLEL_MIN)
+        found: set[int] = set()
+        for article in _articles(ids):
+            found.add(article.pk)
+            document = document_for(article, self.backend.tz)
+            if new:
+                self._writer.add_document(**document)
+            else:
+                self._writer.update_document(**document)
+        for missing in set(ids) - found:
+            self._writer.delete_by_term("id", missing)
+        self._pending += len(ids)
+        waited = time.monotonic() - self._opened
+        if self._pending >= BULK_COMMIT_DOCS or waited >= BULK_COMMIT_SECONDS:
+            self.close()
+
+    def _open(self, parallel: bool) -> None:
+        options = {}
+        if parallel:
+            options = {"procs": BULK_PROCS, "multisegment": True, "limitmb": BULK_LIMITMB}
+        self._writer = self.backend._writer(**options)
+        self._opened = time.monotonic()
+
+    def close(self) -> None:
+        writer, self._writer, self._pending = self._writer, None, 0
+        if writer is not None:
+            writer.commit()
+
+
+
 class WhooshBackend(SearchBackend):
     """A Whoosh index in one folder, with a shared, self-refreshing searcher snapshot."""
 
@@ -1343,6 +1401,9 @@ class WhooshBackend(SearchBackend):
             raise IndexLockedError(
                 f"The search index in {self.index_dir} stayed locked for {WRITE_LOCK_TIMEOUT:.0f}s"
             ) from exc
+
+    def bulk_indexer(self) -> WhooshBulkIndexer:
+        return WhooshBulkIndexer(self)
 
     def index_articles(self, ids: Iterable[int]) -> None:
         ids = sorted({int(i) for i in ids})
