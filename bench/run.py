@@ -1,0 +1,492 @@
+"""`make bench`: import throughput, the raw Whoosh baseline, search latency and sizes, per N.
+
+For each corpus size N, on a fresh database and index in a scratch folder:
+
+1. `manage.py migrate`, then `manage.py import_seeds DIR --verbosity 0` in a subprocess:
+   wall time, articles/s and peak memory of its process tree;
+2. the raw Whoosh baseline (bench/baseline.py) on the same files: articles/s, peak memory, and
+   the ratio import/baseline;
+3. search latency (median, p95, p99) on four surfaces, each in a fresh process
+   (bench/searchbench.py): the service, /api/search, /search/ and naive Whoosh, with the p95
+   ratio service/naive;
+4. database and index size on disk against the corpus size.
+
+A stage that cannot run (module not written yet, command missing, an earlier stage failed)
+is reported as "stage X unavailable: reason" and the rest still runs, so a partial run still
+gives a table. Results go to a JSON file (default bench/results/latest.json).
+
+    python -m bench --n 10000 --n 100000
+    python -m bench --quick                    # N=2,000 smoke run
+    python -m bench --corpus DIR               # an existing folder of seed files
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import corpus as corpus_mod
+from bench.measure import CommandResult, files_bytes, folder_bytes, run_measured
+from bench.searchbench import SURFACES
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WORK = Path("/tmp/newsarchive-bench")
+DEFAULT_OUT = PROJECT_ROOT / "bench" / "results" / "latest.json"
+QUICK_N = 2000
+SURFACE_LABELS = {
+    "service": "search service",
+    "api": "GET /api/search",
+    "page": "GET /search/",
+    "naive": "naive Whoosh",
+}
+
+
+def log(message: str) -> None:
+    """Progress on stderr (the table goes to stdout)."""
+    stamp = datetime.now().strftime("%H:%M:%S")
+    print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
+
+
+def unavailable(result: dict[str, Any], stage: str, reason: str) -> None:
+    """Record and announce a stage that could not run."""
+    reason = reason.strip() or "no reason given"
+    result.setdefault("unavailable", {})[stage] = reason
+    first_line = reason.splitlines()[-1] if reason.splitlines() else reason
+    log(f"stage {stage} unavailable: {first_line}")
+
+
+def _failure_reason(done: CommandResult) -> str:
+    if done.timed_out:
+        return f"timed out after {done.seconds:.0f} s"
+    tail = done.tail(12)
+    if "Unknown command" in tail:
+        return f"command missing ({tail.splitlines()[-1]})"
+    return f"exit status {done.returncode}: {tail}"
+
+
+def count_articles(db_path: Path) -> int | None:
+    """Rows in the articles table of a SQLite database, read directly (no Django needed)."""
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
+            return conn.execute("SELECT COUNT(*) FROM articles_article").fetchone()[0]
+    except sqlite3.Error:
+        return None
+
+
+def machine_info() -> dict[str, Any]:
+    """What the figures were measured on."""
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+    try:
+        import whoosh
+
+        info["whoosh"] = whoosh.versionstring()
+    except ImportError:
+        pass
+    try:
+        import psutil
+
+        info["memory_gb"] = round(psutil.virtual_memory().total / 2**30, 1)
+    except ImportError:
+        pass
+    try:
+        info["git"] = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        info["git"] = None
+    return info
+
+
+def django_env(work: Path) -> dict[str, str]:
+    """The environment of every Django subprocess: a database and index of its own."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"sqlite:///{work / 'db.sqlite3'}",
+        NEWSARCHIVE_INDEX_DIR=str(work / "index"),
+        NEWSARCHIVE_VAR_DIR=str(work / "var"),
+        DJANGO_SETTINGS_MODULE="newsarchive.settings",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])),
+    )
+    env.pop("DJANGO_DEBUG", None)
+    return env
+
+
+def run_one(
+    folder: Path,
+    n: int,
+    work: Path,
+    repeats: int,
+    timeout: float | None,
+    search_budget: float,
+) -> dict[str, Any]:
+    """All stages for one corpus folder; a dict of everything measured."""
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    env = django_env(work)
+    python = sys.executable
+    manage = str(PROJECT_ROOT / "manage.py")
+    result: dict[str, Any] = {
+        "n": n,
+        "corpus": str(folder),
+        "corpus_bytes": folder_bytes(folder),
+        "work": str(work),
+    }
+
+    # 1. import_seeds --------------------------------------------------------------------------
+    imported = False
+    log(f"N={n:,}: migrate")
+    done = run_measured([python, manage, "migrate", "--noinput", "-v", "0"], env, PROJECT_ROOT)
+    result["migrate_seconds"] = done.seconds
+    if not done.ok:
+        unavailable(result, "import", f"migrate failed: {_failure_reason(done)}")
+    else:
+        log(f"N={n:,}: import_seeds")
+        argv = [python, manage, "import_seeds", str(folder), "--verbosity", "0"]
+        done = run_measured(argv, env, PROJECT_ROOT, timeout=timeout)
+        articles = count_articles(work / "db.sqlite3")
+        result["import"] = {
+            "returncode": done.returncode,
+            "seconds": done.seconds,
+            "articles": articles,
+            "articles_per_s": round(articles / done.seconds, 1)
+            if articles and done.seconds
+            else None,
+            "peak_rss_mb": done.peak_rss_mb,
+            "peak_pss_mb": done.peak_pss_mb,
+            "peak_processes": done.peak_processes,
+            "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        }
+        if done.timed_out or (done.returncode != 0 and not articles):
+            unavailable(result, "import", _failure_reason(done))
+            result["import"]["error"] = _failure_reason(done)
+        else:
+            imported = True
+            if done.returncode != 0:
+                # import_seeds exits 1 when some file failed; the good ones are in.
+                result["import"]["warning"] = _failure_reason(done)
+            log(
+                f"N={n:,}: imported {articles:,} articles in {done.seconds:.1f} s "
+                f"(peak RSS {done.peak_rss_mb:,.0f} MB)"
+            )
+
+    # 2. raw Whoosh baseline -------------------------------------------------------------------
+    log(f"N={n:,}: raw Whoosh baseline")
+    baseline_json = work / "baseline.json"
+    argv = [
+        python,
+        "-m",
+        "bench.baseline",
+        "--corpus",
+        str(folder),
+        "--index",
+        str(work / "baseline-index"),
+        "--json",
+        str(baseline_json),
+        "--quiet",
+    ]
+    done = run_measured(argv, env, PROJECT_ROOT, timeout=timeout)
+    if done.ok and baseline_json.exists():
+        base = json.loads(baseline_json.read_text(encoding="utf-8"))
+        base["process_seconds"] = done.seconds
+        base["process_peak_rss_mb"] = done.peak_rss_mb
+        base["process_peak_pss_mb"] = done.peak_pss_mb
+        result["baseline"] = base
+        imp = result.get("import", {}).get("articles_per_s")
+        if imported and imp and base.get("articles_per_s"):
+            result["import_vs_baseline"] = round(imp / base["articles_per_s"], 3)
+        log(
+            f"N={n:,}: baseline {base['articles_per_s']:,.0f} articles/s "
+            f"(peak RSS {base['peak_rss_mb']:,.0f} MB)"
+        )
+    else:
+        unavailable(result, "baseline", _failure_reason(done))
+
+    # 3. search latency ------------------------------------------------------------------------
+    result["search"] = {}
+    if not imported:
+        unavailable(result, "search", "nothing imported, so no index to search")
+    else:
+        for surface in SURFACES:
+            log(f"N={n:,}: search latency, {SURFACE_LABELS[surface]}")
+            out = work / f"search-{surface}.json"
+            argv = [
+                python,
+                "-m",
+                "bench.searchbench",
+                "--surface",
+                surface,
+                "--repeats",
+                str(repeats),
+                "--budget",
+                str(search_budget),
+                "--json",
+                str(out),
+            ]
+            done = run_measured(argv, env, PROJECT_ROOT, timeout=search_budget * 2 + 300)
+            if done.ok and out.exists():
+                data = json.loads(out.read_text(encoding="utf-8"))
+                data["process_peak_rss_mb"] = done.peak_rss_mb
+                result["search"][surface] = data
+                if data.get("errors") and not data["warm"]["n"]:
+                    first = next(iter(data["errors"].values()))
+                    unavailable(result, f"search:{surface}", f"every query failed: {first}")
+            else:
+                unavailable(result, f"search:{surface}", _failure_reason(done))
+        ratios = {}
+        for group in ("cold", "warm", "unique"):
+            service = result["search"].get("service", {}).get(group, {})
+            naive = result["search"].get("naive", {}).get(group, {})
+            if service.get("p95_ms") and naive.get("p95_ms"):
+                ratios[group] = round(service["p95_ms"] / naive["p95_ms"], 3)
+        result["service_vs_naive_p95"] = ratios
+
+    # 4. sizes ---------------------------------------------------------------------------------
+    db = work / "db.sqlite3"
+    result["sizes"] = {
+        "corpus_bytes": result["corpus_bytes"],
+        "database_bytes": files_bytes([db, Path(f"{db}-wal"), Path(f"{db}-shm")]) or None,
+        "index_bytes": folder_bytes(work / "index") or None,
+        "baseline_index_bytes": folder_bytes(work / "baseline-index") or None,
+    }
+    return result
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+def _mb(value: float | None) -> str:
+    return "-" if value is None else f"{value / 1e6:,.1f} MB"
+
+
+def _num(value: float | None, unit: str = "", digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}{unit}"
+
+
+def _ratio(part: float | None, whole: float | None) -> str:
+    if not part or not whole:
+        return ""
+    return f" ({part / whole:.2f}x corpus)"
+
+
+def render(report: dict[str, Any]) -> str:
+    """The results as markdown tables."""
+    lines: list[str] = ["# newsarchive benchmark", ""]
+    m = report["machine"]
+    lines.append(
+        f"{report['started']} - Python {m.get('python')}, Whoosh {m.get('whoosh')}, "
+        f"{m.get('cpus')} CPUs, {m.get('memory_gb')} GB, load at start "
+        f"{', '.join(str(x) for x in m.get('loadavg_at_start', []))}"
+    )
+    for run in report["runs"]:
+        n = run["n"]
+        lines += ["", f"## N = {n:,}", ""]
+        for stage, reason in run.get("unavailable", {}).items():
+            short = reason.strip().splitlines()[-1] if reason.strip() else reason
+            lines.append(f"- stage {stage} unavailable: {short}")
+        if run.get("unavailable"):
+            lines.append("")
+        imp = run.get("import", {})
+        base = run.get("baseline", {})
+        lines += [
+            "| indexing | articles | seconds | articles/s | peak RSS | peak PSS | processes |"
+        ]
+        lines += ["| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        if imp:
+            lines.append(
+                f"| import_seeds | {_num(imp.get('articles'))} | {_num(imp.get('seconds'), '', 1)}"
+                f" | {_num(imp.get('articles_per_s'))} | {_num(imp.get('peak_rss_mb'), ' MB')}"
+                f" | {_num(imp.get('peak_pss_mb'), ' MB')} | {_num(imp.get('peak_processes'))} |"
+            )
+        if base:
+            w = base.get("writer", {})
+            lines.append(
+                f"| raw Whoosh (procs={w.get('procs')}, limitmb={w.get('limitmb')}, "
+                f"multisegment={w.get('multisegment')}) | {_num(base.get('doc_count'))} | "
+                f"{_num(base.get('index_seconds'), '', 1)} | {_num(base.get('articles_per_s'))} | "
+                f"{_num(base.get('peak_rss_mb'), ' MB')} | "
+                f"{_num(base.get('peak_pss_mb'), ' MB')} | {_num(base.get('peak_processes'))} |"
+            )
+            lines.append(
+                f"| (parsing for the baseline, not in its time) | {_num(base.get('files'))} | "
+                f"{_num(base.get('parse_seconds'), '', 1)} | {_num(base.get('parse_per_s'))} | "
+                f"{_num(base.get('parse_peak_rss_mb'), ' MB')} | | |"
+            )
+        if "import_vs_baseline" in run:
+            lines += ["", f"import/baseline throughput: **{run['import_vs_baseline']:.2f}**"]
+
+        search = run.get("search", {})
+        if search:
+            lines += [
+                "",
+                "| search latency (ms) | warm median | warm p95 | warm p99 | cold median | "
+                "cold p95 | cold p99 | unique median | unique p95 | unique p99 | first query |",
+                "| --- |" + " ---: |" * 10,
+            ]
+            for surface in SURFACES:
+                data = search.get(surface)
+                if not data:
+                    continue
+                cells = [
+                    _num(data[group].get(stat), "", 1)
+                    for group, stats in (
+                        ("warm", ("median_ms", "p95_ms", "p99_ms")),
+                        ("cold", ("median_ms", "p95_ms", "p99_ms")),
+                        ("unique", ("median_ms", "p95_ms", "p99_ms")),
+                    )
+                    for stat in stats
+                ]
+                cells.append(_num(data.get("first_query_ms"), "", 1))
+                lines.append(f"| {SURFACE_LABELS[surface]} | {' | '.join(cells)} |")
+            ratios = run.get("service_vs_naive_p95", {})
+            if ratios:
+                text = ", ".join(f"{k} {v:.2f}" for k, v in ratios.items())
+                lines += ["", f"service/naive p95 (below 1 = service faster): **{text}**"]
+            lines += _per_query_table(search)
+
+        s = run.get("sizes", {})
+        corpus_bytes = s.get("corpus_bytes")
+        lines += [
+            "",
+            "| on disk | size |",
+            "| --- | ---: |",
+            f"| corpus ({n:,} files) | {_mb(corpus_bytes)} |",
+            f"| database | {_mb(s.get('database_bytes'))}"
+            f"{_ratio(s.get('database_bytes'), corpus_bytes)} |",
+            f"| search index | {_mb(s.get('index_bytes'))}"
+            f"{_ratio(s.get('index_bytes'), corpus_bytes)} |",
+            f"| baseline index | {_mb(s.get('baseline_index_bytes'))}"
+            f"{_ratio(s.get('baseline_index_bytes'), corpus_bytes)} |",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _per_query_table(search: dict[str, Any]) -> list[str]:
+    present = [s for s in SURFACES if s in search]
+    if not present:
+        return []
+    header = " | ".join(SURFACE_LABELS[s] for s in present)
+    lines = [
+        "",
+        f"| query (ms: cold / warm median) | filter | page | {header} | total (service / naive) |",
+        "| --- | --- | ---: |" + " ---: |" * len(present) + " ---: |",
+    ]
+    first = search[present[0]]["cases"]
+    for key, case in first.items():
+        q = case["q"] or "(empty)"
+        cells = []
+        for s in present:
+            entry = search[s]["cases"].get(key, {})
+            error = search[s].get("errors", {}).get(key)
+            if error:
+                cells.append("error")
+            else:
+                cold = _num(entry.get("cold_ms"), "", 1)
+                cells.append(f"{cold} / {_num(entry.get('warm_median_ms'), '', 1)}")
+        totals = " / ".join(
+            _num(search[s]["cases"].get(key, {}).get("total"))
+            for s in ("service", "naive")
+            if s in search
+        )
+        filt = "AFP + Business" if case["filtered"] else ""
+        lines.append(
+            f"| {case['kind']}: `{q}` | {filt} | {case['page']} | {' | '.join(cells)} | {totals} |"
+        )
+    return lines
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Import, baseline, search-latency and size benchmark of newsarchive.",
+    )
+    parser.add_argument(
+        "--n", type=int, action="append", help="corpus size; repeat for several (default 10000)"
+    )
+    parser.add_argument("--corpus", type=Path, help="benchmark this folder of seed files instead")
+    parser.add_argument("--seed", type=int, default=1, help="corpus seed (default 1)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
+    parser.add_argument("--quick", action="store_true", help=f"smoke run: N={QUICK_N:,}")
+    parser.add_argument(
+        "--work", type=Path, default=DEFAULT_WORK, help=f"scratch folder (default {DEFAULT_WORK})"
+    )
+    parser.add_argument("--repeats", type=int, help="passes over the query mix (default 5)")
+    parser.add_argument(
+        "--timeout", type=float, help="seconds allowed per import / baseline (default: none)"
+    )
+    parser.add_argument(
+        "--search-budget", type=float, default=600.0, help="seconds per search surface"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep each run's database and index")
+    args = parser.parse_args(argv)
+
+    repeats = args.repeats or (3 if args.quick else 5)
+    if args.corpus is not None:
+        if not args.corpus.is_dir():
+            parser.error(f"--corpus {args.corpus} is not a folder")
+        folders = [(args.corpus.resolve(), None)]
+    else:
+        sizes = [QUICK_N] if args.quick else (args.n or [10_000])
+        if any(n < 1 for n in sizes):
+            parser.error("--n must be at least 1")
+        folders = [(None, n) for n in sizes]
+
+    report: dict[str, Any] = {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "settings": {"repeats": repeats, "seed": args.seed, "quick": args.quick},
+        "runs": [],
+    }
+    for folder, n in folders:
+        if folder is None:
+            assert n is not None
+            log(f"N={n:,}: corpus (cached under {args.work})")
+            started = time.perf_counter()
+            folder = corpus_mod.cached_corpus(n, args.work, args.seed, progress=True)
+            log(f"N={n:,}: corpus ready in {time.perf_counter() - started:.1f} s: {folder}")
+        else:
+            n = sum(1 for p in folder.rglob("*.txt") if p.is_file())
+        work = args.work / f"run-n{n}"
+        run = run_one(folder, n, work, repeats, args.timeout, args.search_budget)
+        report["runs"].append(run)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        _write(report, args.out)  # after every N, so a long run leaves partial results
+
+    report["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    report["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    _write(report, args.out)
+    print(render(report))
+    log(f"results written to {args.out}")
+    return 0
+
+
+def _write(report: dict[str, Any], out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+    tmp.replace(out)
