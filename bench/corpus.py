@@ -23,7 +23,9 @@ from __future__ import annotations
 import argparse
 import bisect
 import json
+import os
 import random
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -371,21 +373,33 @@ def generate(n: int, out: Path | str, seed: int = 1, progress: bool = False) -> 
     return stats
 
 
+def _complete(folder: Path, n: int) -> bool:
+    try:
+        info = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return info.get("version") == GENERATOR_VERSION and info.get("n") == n
+
+
 def cached_corpus(n: int, root: Path | str, seed: int = 1, progress: bool = False) -> Path:
-    """The folder `root/corpus-n<N>-s<seed>`, generated unless a complete copy is already there."""
+    """The folder `root/corpus-n<N>-s<seed>`, generated unless a complete copy is already there.
+
+    A new corpus is written to a private folder and renamed into place when complete, so two
+    benchmark runs started together never see (or delete) each other's half-written files.
+    """
     folder = Path(root) / f"corpus-n{n}-s{seed}"
-    manifest = folder / MANIFEST
-    if manifest.exists():
-        try:
-            info = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            info = {}
-        if info.get("version") == GENERATOR_VERSION and info.get("n") == n:
-            return folder
-    if folder.exists():
-        for stale in folder.glob("*.txt"):
-            stale.unlink()
-    generate(n, folder, seed, progress=progress)
+    if _complete(folder, n):
+        return folder
+    partial = Path(root) / f".{folder.name}.partial-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    generate(n, partial, seed, progress=progress)
+    if folder.exists() and not _complete(folder, n):
+        shutil.rmtree(folder)  # left by an older generator version or an interrupted run
+    try:
+        partial.rename(folder)
+    except OSError:
+        # Another run finished the same corpus first; the files are identical, keep theirs.
+        shutil.rmtree(partial, ignore_errors=True)
     return folder
 
 

@@ -1,6 +1,7 @@
 """`make bench`: import throughput, the raw Whoosh baseline, search latency and sizes, per N.
 
-For each corpus size N, on a fresh database and index in a scratch folder:
+For each corpus size N, on a fresh database and index in a scratch folder of its own
+(`/tmp/newsarchive-bench/run-n<N>-<pid>/`, removed afterwards unless `--keep`):
 
 1. `manage.py migrate`, then `manage.py import_seeds DIR --verbosity 0` in a subprocess:
    wall time, articles/s and peak memory of its process tree;
@@ -470,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"N={n:,}: corpus ready in {time.perf_counter() - started:.1f} s: {folder}")
         else:
             n = sum(1 for p in folder.rglob("*.txt") if p.is_file())
-        work = args.work / f"run-n{n}"
+        work = args.work / f"run-n{n}-{os.getpid()}"  # private: runs may overlap
         run = run_one(folder, n, work, repeats, args.timeout, args.search_budget)
         report["runs"].append(run)
         if not args.keep:

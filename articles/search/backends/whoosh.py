@@ -73,14 +73,17 @@ MAX_FUZZY_TERMS = 16
 WRITE_LOCK_TIMEOUT = 60.0
 #: Long imports keep one writer across batches, committing after this many documents or
 #: seconds, whichever comes first, so a save waiting for the lock gets in well within its wait.
-BULK_COMMIT_DOCS = 10_000
+BULK_COMMIT_DOCS = 5_000
 BULK_COMMIT_SECONDS = 15.0
 #: A first batch at least this big gets parallel sub-writers (Whoosh's procs/multisegment):
 #: they index while the importer parses and writes the next batch. Smaller imports (an admin
 #: upload of a few files, tests) skip the cost of starting processes.
 BULK_PARALLEL_MIN = 200
 BULK_PROCS = 2
-BULK_LIMITMB = 128
+#: Each sub-writer's buffer: 2,500 documents (half a commit) fit without spilling runs to disk,
+#: which the benchmark's sweep showed costs a third of the throughput; 2 x 256 MB plus the
+#: importer keeps the whole import under 1 GB whatever the corpus size.
+BULK_LIMITMB = 256
 #: Roughly how many posting entries the per-segment caches may hold (8 bytes each).
 POSTINGS_CACHE_ENTRIES = 6_000_000
 RESULT_CACHE_SIZE = 64
