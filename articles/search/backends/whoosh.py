@@ -1281,6 +1281,12 @@ class WhooshBulkIndexer(BulkIndexer):
         if writer is not None:
             writer.commit()
 
+    def cancel(self) -> None:
+        """Drop what was added since the last commit (a failed one-off reindex)."""
+        writer, self._writer, self._pending = self._writer, None, 0
+        if writer is not None:
+            writer.cancel()
+
 
 
 class WhooshBackend(SearchBackend):
@@ -1409,21 +1415,13 @@ class WhooshBackend(SearchBackend):
         return WhooshBulkIndexer(self)
 
     def index_articles(self, ids: Iterable[int]) -> None:
-        ids = sorted({int(i) for i in ids})
-        if not ids:
-            return
-        writer = self._writer()
+        indexer = WhooshBulkIndexer(self)
         try:
-            found: set[int] = set()
-            for article in _articles(ids):
-                found.add(article.pk)
-                writer.update_document(**document_for(article, self.tz))
-            for missing in set(ids) - found:
-                writer.delete_by_term("id", missing)
+            indexer.add(ids)
         except BaseException:
-            writer.cancel()
+            indexer.cancel()
             raise
-        writer.commit()
+        indexer.close()
 
     def unindex_articles(self, ids: Iterable[int]) -> None:
         ids = sorted({int(i) for i in ids})
