@@ -226,7 +226,11 @@ def _hits(ids: list[int], terms: frozenset[str], backend: SearchBackend) -> list
         return []
     from articles.models import Article
 
-    rows = Article.objects.filter(pk__in=ids).select_related("source", "section")
+    rows = (
+        Article.objects.filter(pk__in=ids)
+        .select_related("source", "section")
+        .defer("original_text")
+    )
     by_id = {a.pk: a for a in rows}
     matches = make_matcher(terms, backend.term_for) if terms else None
     hits = []
