@@ -84,6 +84,11 @@ BULK_PROCS = 2
 #: which the benchmark's sweep showed costs a third of the throughput; 2 x 256 MB plus the
 #: importer keeps the whole import under 1 GB whatever the corpus size.
 BULK_LIMITMB = 256
+#: Segments under this many documents are merged at each commit, which is cheap. Bigger ones
+#: are left alone: Whoosh's default policy decided, at 50,000 articles in the middle of an
+#: import, to merge half the archive in pure Python (minutes, with the lock held), and would do
+#: the same on a single admin save.
+TINY_SEGMENT_DOCS = 1_000
 #: Roughly how many posting entries the per-segment caches may hold (8 bytes each).
 POSTINGS_CACHE_ENTRIES = 6_000_000
 RESULT_CACHE_SIZE = 64
@@ -1236,6 +1241,21 @@ def _top(primary: np.ndarray, secondary: np.ndarray, k: int) -> np.ndarray:
 # --- the backend ---------------------------------------------------------------------------
 
 
+def merge_tiny(writer: Any, segments: list[Any]) -> list[Any]:
+    """Whoosh merge policy: fold the small segments of single saves into one, keep the rest."""
+    from whoosh.reading import SegmentReader
+
+    tiny = [s for s in segments if s.doc_count_all() < TINY_SEGMENT_DOCS]
+    if len(tiny) < 2:
+        return segments
+    for segment in tiny:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        writer.add_reader(reader)
+        reader.close()
+    return [s for s in segments if s not in tiny]
+
+
+
 class WhooshBulkIndexer(BulkIndexer):
     """One writer for many import batches: a commit per batch would cost a new segment and a
     merge each time, and parallel sub-writers need a long-lived writer to pay off."""
@@ -1279,7 +1299,7 @@ class WhooshBulkIndexer(BulkIndexer):
     def close(self) -> None:
         writer, self._writer, self._pending = self._writer, None, 0
         if writer is not None:
-            writer.commit()
+            writer.commit(mergetype=merge_tiny)
 
     def cancel(self) -> None:
         """Drop what was added since the last commit (a failed one-off reindex)."""
@@ -1434,7 +1454,7 @@ class WhooshBackend(SearchBackend):
         except BaseException:
             writer.cancel()
             raise
-        writer.commit()
+        writer.commit(mergetype=merge_tiny)
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Index every article into fresh segments that replace the old ones at commit.
