@@ -5,75 +5,146 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ImportRun',
+            name="ImportRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('origin', models.CharField(choices=[('command', 'import_seeds command'), ('admin', 'admin upload')], default='command', max_length=20)),
-                ('started', models.DateTimeField(auto_now_add=True)),
-                ('finished', models.DateTimeField(blank=True, null=True)),
-                ('dry_run', models.BooleanField(default=False)),
-                ('paths', models.TextField(blank=True, help_text='The paths given, one per line.')),
-                ('counts', models.JSONField(blank=True, default=dict)),
-                ('elapsed', models.FloatField(default=0.0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "origin",
+                    models.CharField(
+                        choices=[("command", "import_seeds command"), ("admin", "admin upload")],
+                        default="command",
+                        max_length=20,
+                    ),
+                ),
+                ("started", models.DateTimeField(auto_now_add=True)),
+                ("finished", models.DateTimeField(blank=True, null=True)),
+                ("dry_run", models.BooleanField(default=False)),
+                ("paths", models.TextField(blank=True, help_text="The paths given, one per line.")),
+                ("counts", models.JSONField(blank=True, default=dict)),
+                ("elapsed", models.FloatField(default=0.0)),
             ],
             options={
-                'ordering': ['-started'],
-                'get_latest_by': 'started',
+                "ordering": ["-started"],
+                "get_latest_by": "started",
             },
         ),
         migrations.CreateModel(
-            name='Section',
+            name="Section",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('key', models.CharField(editable=False, max_length=200, unique=True)),
-                ('slug', models.SlugField(max_length=200, unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("key", models.CharField(editable=False, max_length=200, unique=True)),
+                ("slug", models.SlugField(max_length=200, unique=True)),
             ],
             options={
-                'ordering': ['name'],
-                'abstract': False,
+                "ordering": ["name"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Source',
+            name="Source",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('key', models.CharField(editable=False, max_length=200, unique=True)),
-                ('slug', models.SlugField(max_length=200, unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("key", models.CharField(editable=False, max_length=200, unique=True)),
+                ("slug", models.SlugField(max_length=200, unique=True)),
             ],
             options={
-                'ordering': ['name'],
-                'abstract': False,
+                "ordering": ["name"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Article',
+            name="Article",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=500)),
-                ('slug', models.SlugField(max_length=220, unique=True)),
-                ('body', models.TextField(help_text='The article text; paragraphs separated by blank lines.')),
-                ('published', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('original_text', models.TextField(blank=True, editable=False)),
-                ('source_path', models.CharField(blank=True, editable=False, help_text="The seed file's path relative to the import root.", max_length=1000, null=True, unique=True)),
-                ('fingerprint', models.CharField(editable=False, help_text="SHA-256 of the file's text after decoding and normalising line ends.", max_length=64, unique=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('section', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='articles', to='articles.section')),
-                ('source', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='articles', to='articles.source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=500)),
+                ("slug", models.SlugField(max_length=220, unique=True)),
+                (
+                    "body",
+                    models.TextField(
+                        help_text="The article text; paragraphs separated by blank lines."
+                    ),
+                ),
+                ("published", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("original_text", models.TextField(blank=True, editable=False)),
+                (
+                    "source_path",
+                    models.CharField(
+                        blank=True,
+                        editable=False,
+                        help_text="The seed file's path relative to the import root.",
+                        max_length=1000,
+                        null=True,
+                        unique=True,
+                    ),
+                ),
+                (
+                    "fingerprint",
+                    models.CharField(
+                        editable=False,
+                        help_text="SHA-256 of the file's text after decoding and normalising line ends.",
+                        max_length=64,
+                        unique=True,
+                    ),
+                ),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "section",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="articles",
+                        to="articles.section",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="articles",
+                        to="articles.source",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-published', '-id'],
-                'indexes': [models.Index(fields=['source', '-published'], name='article_source_published'), models.Index(fields=['section', '-published'], name='article_section_published')],
+                "ordering": ["-published", "-id"],
+                "indexes": [
+                    models.Index(fields=["source", "-published"], name="article_source_published"),
+                    models.Index(
+                        fields=["section", "-published"], name="article_section_published"
+                    ),
+                ],
             },
         ),
     ]

@@ -1255,7 +1255,6 @@ def merge_tiny(writer: Any, segments: list[Any]) -> list[Any]:
     return [s for s in segments if s not in tiny]
 
 
-
 class WhooshBulkIndexer(BulkIndexer):
     """One writer for many import batches: a commit per batch would cost a new segment and a
     merge each time, and parallel sub-writers need a long-lived writer to pay off."""
@@ -1306,7 +1305,6 @@ class WhooshBulkIndexer(BulkIndexer):
         writer, self._writer, self._pending = self._writer, None, 0
         if writer is not None:
             writer.cancel()
-
 
 
 class WhooshBackend(SearchBackend):
