@@ -16,6 +16,7 @@ import pytest
 from whoosh.formats import Positions
 
 from articles import search
+from articles.models import Article
 from articles.search import SearchQuery, get_backend, indexed_ids, reset_backend
 from articles.search.backends.whoosh import _decode_positions, analyze, build_schema
 
@@ -27,8 +28,11 @@ def snapshot():
 
 
 @pytest.fixture
-def many(make_article, django_capture_on_commit_callbacks):
+def many(make_article, django_capture_on_commit_callbacks, monkeypatch):
     """300 articles (more than two posting blocks) in two index segments, one deleted."""
+    from articles.search.backends import whoosh as whoosh_backend
+
+    monkeypatch.setattr(whoosh_backend, "TINY_SEGMENT_DOCS", 100)  # keep both segments
 
     def batch(start: int, stop: int):
         with django_capture_on_commit_callbacks(execute=True):
@@ -177,3 +181,21 @@ def test_analyzer_folds_accents_and_stems():
 def test_schema_stores_only_the_article_id():
     schema = build_schema()
     assert [name for name, field in schema.items() if field.stored] == ["id"]
+
+
+def test_commits_merge_tiny_segments_and_leave_big_ones(make_article, monkeypatch):
+    from articles.search.backends import whoosh as whoosh_backend
+
+    monkeypatch.setattr(whoosh_backend, "TINY_SEGMENT_DOCS", 3)
+    backend = get_backend()
+    for n in range(4):  # a segment of 4 documents: not tiny
+        make_article(f"Big {n}", slug=f"big-{n}", fingerprint=f"{n + 100:064x}")
+    backend.index_articles([a.pk for a in Article.objects.all()])
+    for n in range(3):  # three single saves: three tiny segments, merged as they come
+        article = make_article(f"Small {n}", slug=f"small-{n}", fingerprint=f"{n + 200:064x}")
+        backend.index_articles([article.pk])
+
+    sizes = sorted(seg.doccount for seg, _ in backend.snapshot().parts)
+    assert sizes[-1] == 4, "the big segment was left alone"
+    assert len(sizes) <= 3
+    assert len(backend.indexed_ids()) == 7
