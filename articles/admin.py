@@ -18,7 +18,16 @@ from django.utils.text import slugify
 
 from . import admin_views
 from .importer import SLUG_LENGTH
-from .models import Article, ImportRun, Label, Section, Source, display_name, label_key
+from .models import (
+    Article,
+    ImportRun,
+    Label,
+    Section,
+    Source,
+    display_name,
+    label_key,
+    unique_slug,
+)
 
 PROVENANCE_FIELDS = ("original_text", "source_path", "fingerprint", "created", "updated")
 
@@ -58,12 +67,7 @@ class ArticleAdminForm(forms.ModelForm):
 
     def _free_slug(self, title: str) -> str:
         base = slugify(title)[:SLUG_LENGTH].strip("-") or "article"
-        others = Article.objects.exclude(pk=self.instance.pk)
-        slug, n = base, 1
-        while others.filter(slug=slug).exists():
-            n += 1
-            slug = f"{base}-{n}"
-        return slug
+        return unique_slug(Article, base, exclude_pk=self.instance.pk)
 
     def _refuse_duplicate(self, fingerprint: str) -> None:
         twin = Article.objects.filter(fingerprint=fingerprint).exclude(pk=self.instance.pk).first()

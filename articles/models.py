@@ -61,10 +61,14 @@ class Label(models.Model):
         return label
 
 
-def unique_slug(model: type[models.Model], base: str, field: str = "slug") -> str:
+def unique_slug(
+    model: type[models.Model], base: str, field: str = "slug", exclude_pk: int | None = None
+) -> str:
+    """`base`, or `base-2`, `base-3`... whichever no other row uses yet."""
     base = base[:180] or "item"
+    others = model.objects.exclude(pk=exclude_pk) if exclude_pk is not None else model.objects
     slug, n = base, 1
-    while model.objects.filter(**{field: slug}).exists():
+    while others.filter(**{field: slug}).exists():
         n += 1
         slug = f"{base}-{n}"
     return slug
