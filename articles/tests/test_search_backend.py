@@ -18,7 +18,12 @@ from whoosh.formats import Positions
 from articles import search
 from articles.models import Article
 from articles.search import SearchQuery, get_backend, indexed_ids, reset_backend
-from articles.search.backends.whoosh import _decode_positions, analyze, build_schema
+from articles.search.backends.whoosh import (
+    _decode_positions,
+    _PositionsBuilder,
+    analyze,
+    build_schema,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +99,37 @@ def test_positions_are_decoded_like_whoosh():
     fmt = Positions()
     for positions in ([0], [3, 7], [1, 300, 70000], list(range(0, 5000, 17)), [2**31 - 1]):
         assert _decode_positions(fmt.encode(positions)) == positions
+
+
+def test_positions_builder_decodes_every_layout_like_whoosh():
+    """One-byte gaps take the byte-offset path, larger gaps and long lists the batched unpickle;
+    every (document, position) pair must come out as Whoosh wrote it."""
+    fmt = Positions()
+    lists = [
+        [5],
+        [3, 7, 9],
+        [1, 300],
+        [256],
+        [1, 300, 70000],
+        list(range(0, 5000, 17)),
+        list(range(1500)),
+        [2**31 - 1],
+        [0, 255, 510],
+    ]
+    builder = _PositionsBuilder()
+    docs = np.arange(len(lists), dtype=np.int64) * 3
+    builder.take(docs, [fmt.encode(p) for p in lists], np.arange(len(lists)))
+    got_docs, got_positions = builder.arrays()
+    expected = sorted((int(d), p) for d, plist in zip(docs, lists, strict=True) for p in plist)
+    assert sorted(zip(got_docs.tolist(), got_positions.tolist(), strict=True)) == expected
+
+
+def test_positions_builder_skips_unselected_values():
+    fmt = Positions()
+    builder = _PositionsBuilder()
+    builder.take(np.array([4, 8]), [fmt.encode([1, 900]), fmt.encode([2])], np.array([1]))
+    got_docs, got_positions = builder.arrays()
+    assert (got_docs.tolist(), got_positions.tolist()) == ([8], [2])
 
 
 def test_deleted_documents_are_not_live(many):

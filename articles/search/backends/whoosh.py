@@ -35,7 +35,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from itertools import accumulate, islice
+from itertools import accumulate, chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,9 @@ from whoosh.writing import CLEAR
 
 from .. import query as q
 from ..facets import FacetCounts
-from . import BackendResults, BulkIndexer, Filters, SearchBackend
+from . import BackendResults, BulkIndexer, Filters, SearchBackend, whoosh_buffers
+
+whoosh_buffers.install()
 
 logger = logging.getLogger(__name__)
 
@@ -614,17 +616,44 @@ class _PositionsBuilder:
         has = n > 0
         offsets = np.zeros(len(texts), dtype=np.int64)
         offsets[has] = running[begin[has]] - deltas[begin[has]]
-        slow_docs: list[int] = []
-        slow_positions: list[int] = []
-        doc_list = self.docs
-        for i in np.flatnonzero(~fast).tolist():
-            plist = _decode_positions(texts[i].encode("latin-1"))
-            slow_docs.extend([doc_list[i]] * len(plist))
-            slow_positions.extend(plist)
+        slow = np.flatnonzero(~fast)
+        slow_docs, slow_positions = _decode_many([texts[i] for i in slow.tolist()], docs[slow])
         return (
-            np.concatenate([docs[value_of], np.asarray(slow_docs, dtype=np.int64)]),
-            np.concatenate([running - offsets[value_of], np.asarray(slow_positions, np.int64)]),
+            np.concatenate([docs[value_of], slow_docs]),
+            np.concatenate([running - offsets[value_of], slow_positions]),
         )
+
+
+_LIST_PICKLE_HEAD = b"\x80\x02]q\x00"
+
+
+def _decode_many(texts: list[str], docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(document, position) pairs of values the byte-offset decoder can't read (gaps of 256
+    or more are two-byte ``M`` items), unpickled together in one ``pickle.loads``.
+
+    Each value's pickle is ``<head> items <end>``; ``]`` + items makes it one list on the
+    unpickler's stack, so ``<head> ( value... e .`` is the list of every value's deltas.
+    Any value not laid out that way is decoded alone.
+    """
+    if not texts:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    values = [text.encode("latin-1") for text in texts]
+    try:
+        if not all(v[4:9] == _LIST_PICKLE_HEAD and v[-1:] == b"." for v in values):
+            raise ValueError("not a plain list pickle")
+        joined = b"".join([b"]" + v[9:-1] for v in values])
+        lists = pickle.loads(_LIST_PICKLE_HEAD + b"(" + joined + b"e.")
+        if len(lists) != len(values):
+            raise ValueError("values ran into each other")
+    except Exception:  # noqa: BLE001 - any surprise: decode one by one
+        lists = [_decode_positions(v) for v in values]
+        lists = [np.diff(np.asarray(p, dtype=np.int64), prepend=0) for p in lists]
+    counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    deltas = np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(counts.sum()))
+    running = np.cumsum(deltas)
+    before = np.repeat(np.cumsum(counts) - counts, counts)
+    restart = np.concatenate([[0], running])[before]  # running total where each value began
+    return np.repeat(docs, counts), running - restart
 
 
 def _decode_positions(value: bytes) -> list[int]:
