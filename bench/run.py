@@ -342,8 +342,9 @@ def render(report: dict[str, Any]) -> str:
             lines += [
                 "",
                 "| search latency (ms) | warm median | warm p95 | warm p99 | cold median | "
-                "cold p95 | cold p99 | unique median | unique p95 | unique p99 | first query |",
-                "| --- |" + " ---: |" * 10,
+                "cold p95 | cold p99 | unique median | unique p95 | unique p99 | worst of mix | "
+                "first query | set-up | peak RSS |",
+                "| --- |" + " ---: |" * 13,
             ]
             for surface in SURFACES:
                 data = search.get(surface)
@@ -358,7 +359,10 @@ def render(report: dict[str, Any]) -> str:
                     )
                     for stat in stats
                 ]
-                cells.append(_num(data.get("first_query_ms"), "", 1))
+                cells += [
+                    _num(data.get(key), "", 1) for key in ("worst_ms", "first_query_ms", "setup_ms")
+                ]
+                cells.append(_num(data.get("peak_rss_mb"), " MB"))
                 lines.append(f"| {SURFACE_LABELS[surface]} | {' | '.join(cells)} |")
             ratios = run.get("service_vs_naive_p95", {})
             if ratios:

@@ -1,4 +1,8 @@
-"""WSGI entry point (gunicorn newsarchive.wsgi)."""
+"""WSGI entry point (gunicorn newsarchive.wsgi).
+
+Each worker opens the search index before it takes its first request, so nobody waits for
+that (see ``articles.search.warm_up``).
+"""
 
 import os
 
@@ -7,3 +11,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsarchive.settings")
 
 application = get_wsgi_application()
+
+from articles.search import warm_up  # noqa: E402 - needs the Django set-up above
+
+warm_up()

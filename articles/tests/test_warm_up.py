@@ -1,0 +1,50 @@
+"""Workers open the index at start-up, not on their first reader's request."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import pytest
+
+from articles.search import SearchQuery, reset_backend, search, warm_up
+from articles.search.backends import whoosh as whoosh_backend
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def snapshots_opened(monkeypatch) -> list[int]:
+    """Counts the index snapshots the Whoosh backend opens from now on."""
+    opened: list[int] = []
+    real = whoosh_backend.Snapshot
+
+    def counting(*args, **kwargs):
+        opened.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(whoosh_backend, "Snapshot", counting)
+    reset_backend()
+    return opened
+
+
+def test_the_first_search_after_warm_up_reuses_the_open_index(small_archive, snapshots_opened):
+    warm_up()
+    assert len(snapshots_opened) == 1
+    assert search(SearchQuery(q="cocoa")).error is None
+    assert len(snapshots_opened) == 1
+
+
+def test_warm_up_survives_a_broken_index_folder(settings, tmp_path, caplog):
+    settings.NEWSARCHIVE_INDEX_DIR = tmp_path / "not-a-folder"
+    settings.NEWSARCHIVE_INDEX_DIR.write_text("oops")
+    reset_backend()
+    assert warm_up() >= 0
+    assert search(SearchQuery(q="cocoa")).total == 0
+
+
+def test_the_wsgi_module_warms_up(small_archive, snapshots_opened):
+    sys.modules.pop("newsarchive.wsgi", None)
+    module = importlib.import_module("newsarchive.wsgi")
+    assert callable(module.application)
+    assert len(snapshots_opened) == 1
