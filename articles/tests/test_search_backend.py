@@ -132,6 +132,28 @@ def test_positions_builder_skips_unselected_values():
     assert (got_docs.tolist(), got_positions.tolist()) == ([8], [2])
 
 
+@pytest.mark.parametrize("dense_ratio", [0, 1_000_000], ids=["skip-blocks", "one-pass"])
+@pytest.mark.parametrize(
+    "phrase", ["market common", "common market", "words here rare", "market market common"]
+)
+def test_phrases_match_whooshs_phrase_query(many, monkeypatch, phrase, dense_ratio):
+    """Both ways of reading a phrase's positions (skipping blocks by the rarer term's
+    candidates, or reading every term whole) find exactly what Whoosh's own Phrase finds."""
+    from whoosh import query as wq
+
+    from articles.search.backends import whoosh as whoosh_backend
+
+    monkeypatch.setattr(whoosh_backend, "DENSE_PHRASE_RATIO", dense_ratio)
+    words = analyze(phrase)
+    expected = len(
+        snapshot().searcher.search(
+            wq.Or([wq.Phrase("title", words), wq.Phrase("body", words)]), limit=None
+        )
+    )
+    assert search.search(SearchQuery(q=f'"{phrase}"')).total == expected
+    assert expected or phrase == "common market"
+
+
 def test_deleted_documents_are_not_live(many):
     snap = snapshot()
     assert snap.live_count == 299

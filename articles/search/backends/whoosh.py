@@ -93,6 +93,9 @@ BULK_LIMITMB = 256
 TINY_SEGMENT_DOCS = 1_000
 #: Roughly how many posting entries the per-segment caches may hold (8 bytes each).
 POSTINGS_CACHE_ENTRIES = 6_000_000
+#: Phrase terms at most this many times as common as each other are read in one pass each
+#: (postings and positions together); rarer first terms let the others skip blocks instead.
+DENSE_PHRASE_RATIO = 32
 RESULT_CACHE_SIZE = 64
 #: Matches put in order per query (50 pages of 20); deeper pages re-run the query.
 ORDER_DEPTH = 1000
@@ -328,70 +331,73 @@ class _Segment:
         self._cache.put(key, result, size=len(result[0]) + 1)
         return result
 
-    def positions(
-        self, fieldname: str, tbytes: bytes, wanted: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(document, position) pairs of a term, for the wanted documents (a bool mask) only."""
+    def read_whole(self, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, list]:
+        """(document numbers, position values) of every posting of a term, in one pass that
+        also caches its postings: a phrase of common words needs nearly every block's values,
+        so reading the heads first and the values again would read each block twice."""
+        ids: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
+        values: list = []
         with self.lock:
-            return self._read_positions(fieldname, tbytes, wanted)
+            try:
+                info = self._terms.term_info(fieldname, tbytes)
+            except Exception as exc:
+                if isinstance(exc, KeyError) or type(exc).__name__ == "TermNotFound":
+                    return np.empty(0, np.int64), []
+                raise
+            if info.is_inlined():
+                ids_t, weights_t, values_t = info.inlined_postings()
+                ids.append(np.asarray(ids_t, dtype=np.int64))
+                weights.append(np.asarray(weights_t, dtype=np.float32))
+                values.extend(values_t)
+            else:
+                fieldobj = self._reader.schema[fieldname]
+                matcher = self._terms.matcher(fieldname, tbytes, fieldobj.format)
+                while True:
+                    deltas, w, block_values = _block_values(matcher)
+                    ids.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
+                    weights.append(_weights_array(w, len(block_values)))
+                    values.extend(block_values)
+                    if matcher._lastblock:
+                        break
+                    matcher._goto(matcher._nextoffset)
+        all_ids = np.concatenate(ids) if ids else np.empty(0, np.int64)
+        all_weights = np.concatenate(weights) if weights else np.empty(0, np.float32)
+        key = (self.segid, fieldname, tbytes)
+        if self._cache.get(key) is None:
+            self._cache.put(key, (all_ids.astype(np.int32), all_weights), size=len(all_ids) + 1)
+        return all_ids, values
 
-    def phrase(
+    def phrase_key(self, fieldname: str, tokens: tuple[tuple[str, int], ...]) -> tuple:
+        return (self.segid, "phrase", fieldname, tokens)
+
+    def add_positions(
         self,
         fieldname: str,
-        tokens: list[tuple[str, int]],
-        order: list[str],
-        candidates: np.ndarray,
-    ) -> np.ndarray:
-        """Local numbers of candidates holding the tokens at their relative positions.
-
-        Each term's (document, position - offset in the phrase) pairs are packed into one
-        integer and intersected with NumPy; rarest term first, and each later term is only
-        decoded for the documents still in the running. Cached per segment (segments never
-        change), so a phrase is verified once per segment, not after every index refresh.
-        """
-        key = (self.segid, "phrase", fieldname, tuple(tokens))
-        hit = self._cache.get(key)
-        if hit is not None:
-            return hit[np.isin(hit, candidates, assume_unique=True)]
-        base = tokens[0][1]
-        wanted = np.zeros(self.doccount, dtype=bool)
-        wanted[candidates] = True
-        alive: np.ndarray | None = None
-        for term in order:
-            docs, pos = self.positions(fieldname, term.encode("utf-8"), wanted)
-            term_keys = None
-            for rel in {p - base for tok, p in tokens if tok == term}:
-                k = (docs << _POS_BITS) | np.maximum(pos - rel + _POS_SLACK, 0)
-                term_keys = k if term_keys is None else np.intersect1d(term_keys, k)
-            term_keys = np.unique(term_keys)
-            alive = term_keys if alive is None else np.intersect1d(alive, term_keys, True)
-            if not len(alive):
-                break
-            wanted[:] = False
-            wanted[alive >> _POS_BITS] = True
-        result = (
-            np.unique(alive >> _POS_BITS).astype(np.int32)
-            if alive is not None and len(alive)
-            else np.empty(0, np.int32)
-        )
-        self._cache.put(key, result, size=len(result) + 1)
-        return result
-
-    def _read_positions(
-        self, fieldname: str, tbytes: bytes, wanted: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        try:
-            info = self._terms.term_info(fieldname, tbytes)
-        except Exception as exc:
-            if isinstance(exc, KeyError) or type(exc).__name__ == "TermNotFound":
-                return np.empty(0, np.int64), np.empty(0, np.int64)
-            raise
-        found = _PositionsBuilder()
-        if info.is_inlined():
-            ids_t, _, values_t = info.inlined_postings()
-            ids = np.asarray(ids_t, dtype=np.int64)
-            found.take(ids, values_t, np.flatnonzero(wanted[ids]))
-        else:
+        tbytes: bytes,
+        wanted: np.ndarray,
+        offset: int,
+        found: _PositionsBuilder,
+        prefetched: tuple[np.ndarray, list] | None = None,
+    ) -> None:
+        """Give ``found`` the position values of a term for the wanted documents (a bool mask),
+        numbered from ``offset``; blocks holding none of them are skipped."""
+        if prefetched is not None:
+            ids, values = prefetched
+            found.take(ids + offset, values, np.flatnonzero(wanted[ids]))
+            return
+        with self.lock:
+            try:
+                info = self._terms.term_info(fieldname, tbytes)
+            except Exception as exc:
+                if isinstance(exc, KeyError) or type(exc).__name__ == "TermNotFound":
+                    return
+                raise
+            if info.is_inlined():
+                ids_t, _, values_t = info.inlined_postings()
+                ids = np.asarray(ids_t, dtype=np.int64)
+                found.take(ids + offset, values_t, np.flatnonzero(wanted[ids]))
+                return
             fieldobj = self._reader.schema[fieldname]
             matcher = self._terms.matcher(fieldname, tbytes, fieldobj.format)
             # Wanted documents up to each number, to skip blocks that hold none of them.
@@ -401,14 +407,13 @@ class _Segment:
                 high = min(matcher._maxid, self.doccount - 1)
                 before = int(upto[low - 1]) if low else 0
                 if int(upto[high]) > before:
-                    deltas, values = _block_values(matcher)
+                    deltas, _, values = _block_values(matcher)
                     ids = np.cumsum(np.asarray(deltas, dtype=np.int64))
-                    found.take(ids, values, np.flatnonzero(wanted[ids]))
+                    found.take(ids + offset, values, np.flatnonzero(wanted[ids]))
                 if matcher._lastblock or int(upto[high]) == total:
                     break
                 low = high + 1
                 matcher._goto(matcher._nextoffset)
-        return found.arrays()
 
     def _read_postings(self, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
         empty = (np.empty(0, np.int32), np.empty(0, np.float32))
@@ -426,15 +431,9 @@ class _Segment:
         id_parts: list[np.ndarray] = []
         weight_parts: list[np.ndarray] = []
         while True:
-            count = matcher._blocklength
             deltas, w = _block_head(matcher)
             id_parts.append(np.cumsum(deltas).astype(np.int32))
-            if w is None:
-                weight_parts.append(np.ones(count, dtype=np.float32))
-            elif isinstance(w, float):
-                weight_parts.append(np.full(count, w, dtype=np.float32))
-            else:
-                weight_parts.append(np.asarray(w, dtype=np.float32))
+            weight_parts.append(_weights_array(w, matcher._blocklength))
             if matcher._lastblock:
                 break
             matcher._goto(matcher._nextoffset)
@@ -549,14 +548,24 @@ _SLICE_GLOBAL = b"c__builtin__\nslice\n"
 _PICKLED_LIST = "\x80\x02]q\x00"
 
 
-def _block_values(matcher: Any) -> tuple[Any, tuple]:
-    """(id deltas, values) of the current block; values are ``slice`` or ``bytes`` objects."""
+def _block_values(matcher: Any) -> tuple[Any, Any, tuple]:
+    """(id deltas, weights, values) of the current block; values are ``slice`` or ``bytes``
+    objects, weights as in ``_block_head``."""
     datalen = matcher._nextoffset - matcher._dataoffset
     raw = bytes(matcher._postfile.get(matcher._dataoffset, datalen))
     if matcher._compression:
         raw = zlib.decompress(raw)
     data = pickle.loads(raw.replace(_CODECS_GLOBAL, _SLICE_GLOBAL, 1))
-    return data[0], data[2]
+    return data[0], data[1], data[2]
+
+
+def _weights_array(weights: Any, count: int) -> np.ndarray:
+    """A block's weights as float32: Whoosh stores None when all are 1, one float when equal."""
+    if weights is None:
+        return np.ones(count, dtype=np.float32)
+    if isinstance(weights, float):
+        return np.full(count, weights, dtype=np.float32)
+    return np.asarray(weights, dtype=np.float32)
 
 
 class _PositionsBuilder:
@@ -606,7 +615,7 @@ class _PositionsBuilder:
         at = first[value_of] + 2 * within
         bad_op = raw[at - 1] != 0x4B  # every item must be a one-byte int
         if bad_op.any():
-            fast[np.unique(value_of[bad_op])] = False
+            fast[value_of[bad_op]] = False
             keep = fast[value_of]
             value_of, at = value_of[keep], at[keep]
             n = np.where(fast, count, 0)
@@ -685,6 +694,64 @@ def _decode_positions(value: bytes) -> list[int]:
         elif value[9] == 0x4D and len(value) == 14 and value[-2:] == b"a.":
             return [value[10] | (value[11] << 8)]
     return list(accumulate(pickle.loads(value[4:])))
+
+
+def _verify_phrase(
+    fieldname: str,
+    tokens: tuple[tuple[str, int], ...],
+    order: list[str],
+    parts: list[tuple[_Segment, int, np.ndarray]],
+    prefetched: dict[tuple[str, str], tuple[np.ndarray, list]],
+) -> np.ndarray:
+    """Document numbers, among each segment's candidates, holding the tokens at their relative
+    positions; each segment's answer is cached (segments never change).
+
+    Each term's (document, position - offset in the phrase) pairs are packed into one integer
+    and intersected with NumPy, rarest term first; a later term is only decoded for the
+    documents still in the running. One decode per term over all segments at once: per
+    segment, the fixed cost of the array work was most of a cold phrase at 40+ segments.
+    """
+    base = tokens[0][1]
+    wanted = []
+    for seg, _, local in parts:
+        mask = np.zeros(seg.doccount, dtype=bool)
+        mask[local] = True
+        wanted.append(mask)
+    alive: np.ndarray | None = None
+    for term in order:
+        found = _PositionsBuilder()
+        for (seg, offset, _), mask in zip(parts, wanted, strict=True):
+            if mask.any():
+                seg.add_positions(
+                    fieldname,
+                    term.encode("utf-8"),
+                    mask,
+                    offset,
+                    found,
+                    prefetched.get((seg.segid, term)),
+                )
+        docs, pos = found.arrays()
+        # A term is at most once at a position, so each term's keys are already unique.
+        term_keys = None
+        for rel in {p - base for tok, p in tokens if tok == term}:
+            k = (docs << _POS_BITS) | np.maximum(pos - rel + _POS_SLACK, 0)
+            term_keys = k if term_keys is None else np.intersect1d(term_keys, k, True)
+        alive = term_keys if alive is None else np.intersect1d(alive, term_keys, True)
+        if not len(alive):
+            break
+        still = alive >> _POS_BITS
+        for (seg, offset, _), mask in zip(parts, wanted, strict=True):
+            mask[:] = False
+            mask[still[(still >= offset) & (still < offset + seg.doccount)] - offset] = True
+    result = (
+        np.unique(alive >> _POS_BITS).astype(np.int32)
+        if alive is not None and len(alive)
+        else np.empty(0, np.int32)
+    )
+    for seg, offset, _ in parts:
+        local = result[(result >= offset) & (result < offset + seg.doccount)] - offset
+        seg._cache.put(seg.phrase_key(fieldname, tokens), local, size=len(local) + 1)
+    return result
 
 
 # --- one open searcher, as arrays ----------------------------------------------------------
@@ -955,6 +1022,8 @@ class Snapshot:
         for those candidates, rarest term first, dropping documents as soon as one fails.
         """
         unique = list(dict.fromkeys(t for t, _ in tokens))
+        key_tokens = tuple(tokens)
+        prefetched = self._prefetch_dense_phrase(fieldname, key_tokens, unique)
         sets = {t: self.term(fieldname, t)[0] for t in unique}
         if any(not len(d) for d in sets.values()):
             return np.empty(0, np.int32)
@@ -965,13 +1034,36 @@ class Snapshot:
             if not len(cand):
                 return cand.astype(np.int32)
         found: list[np.ndarray] = []
+        unverified: list[tuple[_Segment, int, np.ndarray]] = []
         for seg, offset in self.parts:
             local = cand[(cand >= offset) & (cand < offset + seg.doccount)] - offset
-            if len(local):
-                hits = seg.phrase(fieldname, tokens, order, np.sort(local).astype(np.int32))
-                if len(hits):
-                    found.append(hits + offset)
-        return np.concatenate(found) if found else np.empty(0, np.int32)
+            if not len(local):
+                continue
+            known = seg._cache.get(seg.phrase_key(fieldname, key_tokens))
+            if known is None:
+                unverified.append((seg, offset, local))
+            elif len(known):
+                found.append(known[np.isin(known, local, assume_unique=True)] + offset)
+        if unverified:
+            found.append(_verify_phrase(fieldname, key_tokens, order, unverified, prefetched))
+        return np.sort(np.concatenate(found)) if found else np.empty(0, np.int32)
+
+    def _prefetch_dense_phrase(
+        self, fieldname: str, tokens: tuple[tuple[str, int], ...], unique: list[str]
+    ) -> dict[tuple[str, str], tuple[np.ndarray, list]]:
+        """Every posting and position value of the phrase's terms, read in one pass per term
+        and segment, when the terms are about as common as each other (then the candidates
+        are in nearly every block of each term); otherwise nothing, and the rarer term's
+        candidates decide which blocks of the others are read."""
+        frequencies = [self.doc_frequency(fieldname, t) for t in unique]
+        if not min(frequencies) or max(frequencies) > DENSE_PHRASE_RATIO * min(frequencies):
+            return {}
+        return {
+            (seg.segid, term): seg.read_whole(fieldname, term.encode("utf-8"))
+            for seg, _ in self.parts
+            if seg._cache.get(seg.phrase_key(fieldname, tokens)) is None
+            for term in unique
+        }
 
     def expand_prefix(self, text: str) -> list[str]:
         """Index terms starting with the (folded, unstemmed) prefix: the most frequent few."""
