@@ -6,7 +6,9 @@ with the project's schema. No database, no batching, no per-article bookkeeping;
 the floor the importer's indexing stage can approach.
 
 Writer settings: `ix.writer(procs=2, multisegment=True, limitmb=512)`, chosen with `--sweep` at
-N=10,000 on the 2-core benchmark machine; the figures are next to `DEFAULT_*` below.
+N=10,000 on the 2-core benchmark machine (the figures are next to `DEFAULT_*` below), with the
+project's codec settings (`build_codec()`: 1,024 postings per block, which indexes as fast as
+Whoosh's default of 128).
 
     python -m bench.baseline --corpus DIR [--procs 2 --limitmb 512] [--json FILE]
     python -m bench.baseline --corpus DIR --sweep      # try procs 1/2 x limitmb 128/256/512
@@ -78,6 +80,15 @@ def _fallback_schema() -> Any:
         section=ID(sortable=True),
         published=DATETIME(sortable=True, stored=True),
     )
+
+
+def load_codec() -> Any:
+    """The project's Whoosh codec (its posting block size), or None for Whoosh's default."""
+    try:
+        from articles.search.backends.whoosh import build_codec
+    except ImportError:
+        return None
+    return build_codec()
 
 
 def load_schema() -> tuple[Any, str]:
@@ -298,6 +309,9 @@ def index_documents(
     index_dir.mkdir(parents=True)
     ix = index.create_in(str(index_dir), schema)
     writer_args: dict[str, Any] = {"limitmb": limitmb}
+    codec = load_codec()
+    if codec is not None:
+        writer_args["codec"] = codec
     if procs > 1:
         writer_args.update(procs=procs, multisegment=multisegment)
     load_before = os.getloadavg()[0]
@@ -316,7 +330,12 @@ def index_documents(
         segments = len(ix._segments()) if hasattr(ix, "_segments") else None
     ix.close()
     return {
-        "writer": {"procs": procs, "limitmb": limitmb, "multisegment": multisegment},
+        "writer": {
+            "procs": procs,
+            "limitmb": limitmb,
+            "multisegment": multisegment,
+            "blocklimit": getattr(codec, "_blocklimit", 128),
+        },
         "documents": len(docs),
         "doc_count": doc_count,
         "segments": segments,

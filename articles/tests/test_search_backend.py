@@ -34,10 +34,12 @@ def snapshot():
 
 @pytest.fixture
 def many(make_article, django_capture_on_commit_callbacks, monkeypatch):
-    """300 articles (more than two posting blocks) in two index segments, one deleted."""
+    """300 articles (several posting blocks per common term) in two index segments, one
+    deleted."""
     from articles.search.backends import whoosh as whoosh_backend
 
     monkeypatch.setattr(whoosh_backend, "TINY_SEGMENT_DOCS", 100)  # keep both segments
+    monkeypatch.setattr(whoosh_backend, "POSTINGS_BLOCK_SIZE", 64)
 
     def batch(start: int, stop: int):
         with django_capture_on_commit_callbacks(execute=True):
@@ -63,6 +65,24 @@ def many(make_article, django_capture_on_commit_callbacks, monkeypatch):
 
 def test_index_is_written_in_several_segments(many):
     assert len(snapshot().parts) >= 2
+
+
+def test_posting_lists_span_several_blocks(many):
+    seg = snapshot().parts[0][0]
+    matcher = seg._terms.matcher("body", b"market", seg._reader.schema["body"].format)
+    assert not matcher._lastblock  # the readers below are tested across block boundaries
+
+
+def test_new_segments_use_the_larger_posting_blocks(make_article, monkeypatch):
+    from articles.search.backends import whoosh as whoosh_backend
+
+    monkeypatch.setattr(whoosh_backend, "BULK_PARALLEL_MIN", 1000)  # one process, one segment
+    articles = [make_article(f"Story {i}", body="market") for i in range(300)]
+    search.index_articles([a.pk for a in articles])
+    seg = snapshot().parts[0][0]
+    matcher = seg._terms.matcher("body", b"market", seg._reader.schema["body"].format)
+    assert seg.doccount == 300
+    assert matcher._lastblock  # Whoosh's default block of 128 postings would need three
 
 
 def test_column_arrays_match_whooshs_column_readers(many):
