@@ -91,12 +91,12 @@ BULK_LIMITMB = 256
 #: import, to merge half the archive in pure Python (minutes, with the lock held), and would do
 #: the same on a single admin save.
 TINY_SEGMENT_DOCS = 1_000
-#: Roughly how many posting entries the per-segment caches may hold (8 bytes each).
 #: Postings per block in new segments (Whoosh's default: 128). Small blocks serve Whoosh's own
 #: skip-ahead matching; this backend reads whole posting lists into arrays, and every block
 #: costs a fixed ~60 us of Python, so a term's first read is ~3.5x faster with 1,024 (measured
 #: at 10,000 articles) while indexing speed and index size stay the same.
 POSTINGS_BLOCK_SIZE = 1024
+#: Roughly how many posting entries the per-segment caches may hold (8 bytes each).
 POSTINGS_CACHE_ENTRIES = 6_000_000
 #: Phrase terms at most this many times as common as each other are read in one pass each
 #: (postings and positions together); rarer first terms let the others skip blocks instead.
@@ -341,6 +341,15 @@ class _Segment:
         self._cache.put(key, result, size=len(result[0]) + 1)
         return result
 
+    def _term_info(self, fieldname: str, tbytes: bytes) -> Any:
+        """Whoosh's record of a term in this segment, or None when the segment lacks it."""
+        try:
+            return self._terms.term_info(fieldname, tbytes)
+        except Exception as exc:
+            if isinstance(exc, KeyError) or type(exc).__name__ == "TermNotFound":
+                return None
+            raise
+
     def read_whole(self, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, list]:
         """(document numbers, position values) of every posting of a term, in one pass that
         also caches its postings: a phrase of common words needs nearly every block's values,
@@ -349,12 +358,9 @@ class _Segment:
         weights: list[np.ndarray] = []
         values: list = []
         with self.lock:
-            try:
-                info = self._terms.term_info(fieldname, tbytes)
-            except Exception as exc:
-                if isinstance(exc, KeyError) or type(exc).__name__ == "TermNotFound":
-                    return np.empty(0, np.int64), []
-                raise
+            info = self._term_info(fieldname, tbytes)
+            if info is None:
+                return np.empty(0, np.int64), []
             if info.is_inlined():
                 ids_t, weights_t, values_t = info.inlined_postings()
                 ids.append(np.asarray(ids_t, dtype=np.int64))
@@ -397,12 +403,9 @@ class _Segment:
             found.take(ids + offset, values, np.flatnonzero(wanted[ids]))
             return
         with self.lock:
-            try:
-                info = self._terms.term_info(fieldname, tbytes)
-            except Exception as exc:
-                if isinstance(exc, KeyError) or type(exc).__name__ == "TermNotFound":
-                    return
-                raise
+            info = self._term_info(fieldname, tbytes)
+            if info is None:
+                return
             if info.is_inlined():
                 ids_t, _, values_t = info.inlined_postings()
                 ids = np.asarray(ids_t, dtype=np.int64)
@@ -427,12 +430,9 @@ class _Segment:
 
     def _read_postings(self, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
         empty = (np.empty(0, np.int32), np.empty(0, np.float32))
-        try:
-            info = self._terms.term_info(fieldname, tbytes)
-        except Exception as exc:
-            if isinstance(exc, KeyError) or type(exc).__name__ == "TermNotFound":
-                return empty
-            raise
+        info = self._term_info(fieldname, tbytes)
+        if info is None:
+            return empty
         if info.is_inlined():
             ids_t, weights_t, _ = info.inlined_postings()
             return np.asarray(ids_t, dtype=np.int32), np.asarray(weights_t, dtype=np.float32)
