@@ -31,8 +31,11 @@ class _Matcher:
         heads = sorted({t[:3] for t in terms if t}, key=len, reverse=True)
         pattern = "|".join(re.escape(h) for h in heads) or "(?!)"
         # Words starting like a term, and any word with a non-ASCII letter (it may fold to one).
+        # The second kind is looked for only in text that has such letters: trying it at every
+        # position of plain ASCII text was most of a snippet's cost.
+        self.ascii_re = re.compile(rf"\b(?:{pattern})\w*(?:\.?\w+)*", re.IGNORECASE)
         self.candidates_re = re.compile(
-            rf"\b(?:{pattern})\w*(?:\.?\w+)*|\w*[^\W\x00-\x7f]\w*(?:\.?\w+)*", re.IGNORECASE
+            rf"\b(?:{pattern})\w*(?:\.?\w+)*|\b\w*[^\W\x00-\x7f]\w*(?:\.?\w+)*", re.IGNORECASE
         )
 
     def __call__(self, word: str) -> bool:
@@ -44,7 +47,7 @@ class _Matcher:
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         """Match objects of the words that may be terms, in order."""
-        return self.candidates_re.finditer(text)
+        return (self.ascii_re if text.isascii() else self.candidates_re).finditer(text)
 
 
 def make_matcher(terms: frozenset[str], term_for: Callable[[str], str | None]) -> _Matcher:

@@ -14,8 +14,8 @@ boolean masks, scored with BM25 in one vectorised pass, facets are counted with
 live mask, and ordering is a partial sort of the best ``ORDER_DEPTH``. Phrases are the AND of
 their terms, verified with positions decoded in bulk for those candidates only.
 
-This reads some of Whoosh's private structures (column files, the postings matcher's block
-fields, the pickled block layout), so whoosh3 is pinned; ``test_search_backend.py`` checks
+This reads some of Whoosh's private structures (column files, the layout of posting blocks
+and their pickles), so whoosh3 is pinned; ``test_search_backend.py`` checks
 every fast reader against Whoosh's public readers, and the block decoders fall back to plain
 unpickling whenever a block is not laid out as they expect.
 """
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import io
 import logging
 import math
 import pickle
@@ -37,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate, chain, islice
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from whoosh import columns, fields, index
@@ -315,6 +316,18 @@ class _Segment:
         except KeyError:
             return 0
 
+    def prefixed(self, fieldname: str, prefix: str) -> list[tuple[str, int]]:
+        """(term, documents) for this segment's terms starting with ``prefix``, bounded.
+
+        Asked of each segment rather than of Whoosh's multi-segment reader, which merges every
+        segment's terms in Python and then looks each one up in every segment again."""
+        with self.lock:
+            found = islice(self._reader.iter_prefix(fieldname, prefix), PREFIX_SCAN_LIMIT)
+            return [
+                (t.decode("utf-8") if isinstance(t, bytes) else t, info.doc_frequency())
+                for t, info in found
+            ]
+
     def terms_within(self, fieldname: str, text: str, maxdist: int) -> list[str]:
         """Terms of this segment within ``maxdist`` edits of ``text`` (same first letter)."""
         with self.lock:
@@ -367,16 +380,11 @@ class _Segment:
                 weights.append(np.asarray(weights_t, dtype=np.float32))
                 values.extend(values_t)
             else:
-                fieldobj = self._reader.schema[fieldname]
-                matcher = self._terms.matcher(fieldname, tbytes, fieldobj.format)
-                while True:
-                    deltas, w, block_values = _block_values(matcher)
+                for block in _posting_blocks(self._terms._postfile, info):
+                    deltas, w, block_values = _block_values(block)
                     ids.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
-                    weights.append(_weights_array(w, len(block_values)))
+                    weights.append(_weights_array(w, block.count))
                     values.extend(block_values)
-                    if matcher._lastblock:
-                        break
-                    matcher._goto(matcher._nextoffset)
         all_ids = np.concatenate(ids) if ids else np.empty(0, np.int64)
         all_weights = np.concatenate(weights) if weights else np.empty(0, np.float32)
         key = (self.segid, fieldname, tbytes)
@@ -411,22 +419,19 @@ class _Segment:
                 ids = np.asarray(ids_t, dtype=np.int64)
                 found.take(ids + offset, values_t, np.flatnonzero(wanted[ids]))
                 return
-            fieldobj = self._reader.schema[fieldname]
-            matcher = self._terms.matcher(fieldname, tbytes, fieldobj.format)
             # Wanted documents up to each number, to skip blocks that hold none of them.
             upto = np.cumsum(wanted, dtype=np.int64)
             total, low = int(upto[-1]), 0
-            while True:
-                high = min(matcher._maxid, self.doccount - 1)
+            for block in _posting_blocks(self._terms._postfile, info):
+                high = min(block.last_id, self.doccount - 1)
                 before = int(upto[low - 1]) if low else 0
                 if int(upto[high]) > before:
-                    deltas, _, values = _block_values(matcher)
+                    deltas, _, values = _block_values(block)
                     ids = np.cumsum(np.asarray(deltas, dtype=np.int64))
                     found.take(ids + offset, values, np.flatnonzero(wanted[ids]))
-                if matcher._lastblock or int(upto[high]) == total:
+                if int(upto[high]) == total:
                     break
                 low = high + 1
-                matcher._goto(matcher._nextoffset)
 
     def _read_postings(self, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
         empty = (np.empty(0, np.int32), np.empty(0, np.float32))
@@ -436,29 +441,59 @@ class _Segment:
         if info.is_inlined():
             ids_t, weights_t, _ = info.inlined_postings()
             return np.asarray(ids_t, dtype=np.int32), np.asarray(weights_t, dtype=np.float32)
-        fieldobj = self._reader.schema[fieldname]
-        matcher = self._terms.matcher(fieldname, tbytes, fieldobj.format)
         id_parts: list[np.ndarray] = []
         weight_parts: list[np.ndarray] = []
-        while True:
-            deltas, w = _block_head(matcher)
+        for block in _posting_blocks(self._terms._postfile, info):
+            deltas, w = _block_head(block)
             id_parts.append(np.cumsum(deltas).astype(np.int32))
-            weight_parts.append(_weights_array(w, matcher._blocklength))
-            if matcher._lastblock:
-                break
-            matcher._goto(matcher._nextoffset)
+            weight_parts.append(_weights_array(w, block.count))
         if not id_parts:
             return empty
         return np.concatenate(id_parts), np.concatenate(weight_parts)
 
 
-def _block_data(matcher: Any) -> tuple:
-    """The raw (ids, weights, values) tuple of the matcher's current block."""
-    datalen = matcher._nextoffset - matcher._dataoffset
-    raw = matcher._postfile.get(matcher._dataoffset, datalen)
-    if matcher._compression:
-        raw = zlib.decompress(raw)
-    return pickle.loads(raw)
+class _Block(NamedTuple):
+    """One block of a posting list: its header fields and its (maybe compressed) pickle."""
+
+    count: int
+    last_id: int
+    compressed: bool
+    data: bytes
+
+    def unpickled(self) -> tuple:
+        """The block's (ids, weights, values) tuple, as Whoosh reads it."""
+        return pickle.loads(zlib.decompress(self.data) if self.compressed else self.data)
+
+
+_BLOCK_SIZE_FIELD = struct.Struct("!i")
+_POSTINGS_MAGIC = b"W3Bl"
+
+
+def _posting_blocks(postfile: Any, info: Any) -> Iterator[_Block]:
+    """The blocks of a term's posting list, from one read of its bytes.
+
+    Each block is a 4-byte size (negative for the last), a pickled header (count, last id,
+    max weight, compression, min and max length) and the block's pickle. This is what
+    Whoosh's ``W3LeafMatcher`` reads; building the matcher looked the term up a second time
+    and cost as much as decoding a block, paid per segment for every term of a query.
+    """
+    start, length = info.extent()
+    if isinstance(length, tuple):  # whoosh3 3.54 reads the length as a 1-tuple
+        length = length[0]
+    buf = postfile.get(start, length)
+    if buf[:4] != _POSTINGS_MAGIC:
+        raise ValueError(f"no postings block at offset {start}: the index may be damaged")
+    stream = io.BytesIO(buf)
+    pos = 4
+    while True:
+        (size,) = _BLOCK_SIZE_FIELD.unpack_from(buf, pos)
+        stream.seek(pos + 4)
+        header = pickle.load(stream)
+        end = pos + 4 + abs(size)
+        yield _Block(header[0], header[1], bool(header[3]), buf[stream.tell() : end])
+        if size < 0:
+            return
+        pos = end
 
 
 class _Unexpected(Exception):
@@ -468,7 +503,7 @@ class _Unexpected(Exception):
 _WEIGHTS_DTYPE = np.dtype([("op", "u1"), ("value", ">f8")])
 
 
-def _block_head(matcher: Any) -> tuple[np.ndarray, Any]:
+def _block_head(block: _Block) -> tuple[np.ndarray, Any]:
     """(id deltas, weights) of the current block without unpickling its positions.
 
     A Whoosh block is ``pickle.dumps((ids, weights, values), 2)``, zlib-compressed; the values
@@ -477,17 +512,15 @@ def _block_head(matcher: Any) -> tuple[np.ndarray, Any]:
     and the two leading tuples are read directly; anything unexpected falls back to
     ``pickle.loads``. Measured 4-5x faster per block than unpickling it whole.
     """
-    n = matcher._blocklength
-    datalen = matcher._nextoffset - matcher._dataoffset
-    raw = matcher._postfile.get(matcher._dataoffset, datalen)
+    n = block.count
     try:
-        if matcher._compression:
-            head = zlib.decompressobj().decompress(raw, 32 + 5 * n + 9 * n)
+        if block.compressed:
+            head = zlib.decompressobj().decompress(block.data, 32 + 5 * n + 9 * n)
         else:
-            head = bytes(raw)
+            head = block.data
         return _parse_head(head, n)
     except (_Unexpected, IndexError, ValueError, zlib.error):
-        data = _block_data(matcher)
+        data = block.unpickled()
         return np.asarray(data[0], dtype=np.int64), data[1]
 
 
@@ -558,13 +591,10 @@ _SLICE_GLOBAL = b"c__builtin__\nslice\n"
 _PICKLED_LIST = "\x80\x02]q\x00"
 
 
-def _block_values(matcher: Any) -> tuple[Any, Any, tuple]:
-    """(id deltas, weights, values) of the current block; values are ``slice`` or ``bytes``
-    objects, weights as in ``_block_head``."""
-    datalen = matcher._nextoffset - matcher._dataoffset
-    raw = bytes(matcher._postfile.get(matcher._dataoffset, datalen))
-    if matcher._compression:
-        raw = zlib.decompress(raw)
+def _block_values(block: _Block) -> tuple[Any, Any, tuple]:
+    """(id deltas, weights, values) of a block; values are ``slice`` or ``bytes`` objects,
+    weights as in ``_block_head``."""
+    raw = zlib.decompress(block.data) if block.compressed else block.data
     data = pickle.loads(raw.replace(_CODECS_GLOBAL, _SLICE_GLOBAL, 1))
     return data[0], data[1], data[2]
 
@@ -1082,12 +1112,11 @@ class Snapshot:
         hit = self.terms.get(key)
         if hit is not None:
             return hit
-        reader = self.searcher.reader()
         seen: dict[str, int] = {}
         for fieldname in q.TEXT_FIELDS:
-            for term, info in islice(reader.iter_prefix(fieldname, folded), PREFIX_SCAN_LIMIT):
-                word = term.decode("utf-8") if isinstance(term, bytes) else term
-                seen[word] = seen.get(word, 0) + info.doc_frequency()
+            for seg, _ in self.parts:
+                for word, frequency in seg.prefixed(fieldname, folded):
+                    seen[word] = seen.get(word, 0) + frequency
         for stem in analyze(text):  # "presidents*" should still find the stem "presid"
             seen.setdefault(stem, 1)
         words = heapq.nlargest(MAX_PREFIX_TERMS, seen, key=seen.__getitem__)
