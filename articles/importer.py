@@ -96,41 +96,68 @@ def discover(paths: Sequence[Path], relative_to: Path | None = None) -> Iterator
     records the same path. Folders are walked with symlinks followed, but each real folder once,
     so a symlink loop cannot hang the import.
     """
-    seen_dirs: set[tuple[int, int]] = set()
-    seen_files: set[str] = set()
+    seen = _Seen()
     for given in paths:
         given = Path(given)
         if given.is_dir():
             root = relative_to or given.resolve().parent
-            yield from _walk(given, root, seen_dirs, seen_files)
+            yield from _walk(given, root, seen)
         else:
             root = relative_to or given.resolve().parent.parent
-            candidate = _candidate(given, root, given.name)
-            if _first_time(candidate.path, seen_files):
-                yield candidate
+            if seen.first_time_by_link(given):
+                yield _candidate(given, root, given.name)
 
 
-def _walk(folder: Path, root: Path, seen_dirs: set, seen_files: set[str]) -> Iterator[Candidate]:
+class _Seen:
+    """What discovery has met: real folders by device and inode, and the real paths of files
+    reached other than by walking their own folder (given by name, or through a symlink).
+
+    A plain file in a walked folder can only come round again by one of those two ways, so
+    only they are remembered: a set of every file's real path held 15 MB at 100,000 files
+    for the whole run, counted again in each forked index writer.
+    """
+
+    def __init__(self) -> None:
+        self.folders: set[tuple[int, int]] = set()
+        self.files: set[str] = set()
+
+    def first_visit(self, folder: str) -> bool:
+        stat = os.stat(folder)
+        key = (stat.st_dev, stat.st_ino)
+        if key in self.folders:
+            return False
+        self.folders.add(key)
+        return True
+
+    def first_time_by_link(self, path: Path) -> bool:
+        """For a file given by name or a symlink: not met before, nor in a walked folder."""
+        real = os.path.realpath(path)
+        if real in self.files:
+            return False
+        with contextlib.suppress(OSError):
+            parent = os.stat(os.path.dirname(real))
+            if (parent.st_dev, parent.st_ino) in self.folders:
+                return False
+        self.files.add(real)
+        return True
+
+
+def _walk(folder: Path, root: Path, seen: _Seen) -> Iterator[Candidate]:
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        stat = os.stat(dirpath)
-        if (stat.st_dev, stat.st_ino) in seen_dirs:
+        if not seen.first_visit(dirpath):
             dirnames[:] = []
             continue
-        seen_dirs.add((stat.st_dev, stat.st_ino))
         dirnames.sort()
+        real_dir = os.path.realpath(dirpath)
         hidden_dir = any(part.startswith(".") for part in Path(dirpath).relative_to(folder).parts)
         for name in sorted(filenames):
-            candidate = _candidate(Path(dirpath) / name, root, name, hidden_dir)
-            if _first_time(candidate.path, seen_files):
-                yield candidate
-
-
-def _first_time(path: Path, seen_files: set[str]) -> bool:
-    key = os.path.realpath(path)
-    if key in seen_files:
-        return False
-    seen_files.add(key)
-    return True
+            path = Path(dirpath) / name
+            if os.path.islink(path):
+                if not seen.first_time_by_link(path):
+                    continue
+            elif os.path.join(real_dir, name) in seen.files:
+                continue  # given by name, or reached through a symlink, earlier in this run
+            yield _candidate(path, root, name, hidden_dir)
 
 
 def _candidate(path: Path, root: Path, name: str, in_hidden_dir: bool = False) -> Candidate:

@@ -88,6 +88,34 @@ def test_a_symlink_loop_does_not_hang_the_walk(write_seed, tmp_path):
     assert statuses([tmp_path / "seeds"]) == {"a.txt": "created"}
 
 
+@pytest.mark.parametrize("file_first", [True, False], ids=["file-then-folder", "folder-then-file"])
+def test_a_file_given_with_its_folder_is_met_once(write_seed, tmp_path, file_first):
+    path = write_seed("a.txt")
+    write_seed("b.txt", title="Other")
+    given = [path, tmp_path / "seeds"] if file_first else [tmp_path / "seeds", path]
+
+    assert sorted(c.stored_path for c in discover(given)) == ["seeds/a.txt", "seeds/b.txt"]
+
+
+def test_a_symlinked_file_is_met_once(write_seed, tmp_path):
+    target = write_seed("a.txt")
+    os.symlink(target, tmp_path / "seeds" / "z-link.txt")  # after its target in walking order
+    other = tmp_path / "other"
+    other.mkdir()
+    os.symlink(target, other / "a-link.txt")  # walked before the target's own folder
+
+    found = [c.stored_path for c in discover([other, tmp_path / "seeds"])]
+
+    assert found == ["other/a-link.txt"]
+
+
+def test_hard_links_are_two_files(write_seed, tmp_path):
+    target = write_seed("a.txt")
+    os.link(target, tmp_path / "seeds" / "b.txt")
+
+    assert statuses([tmp_path / "seeds"]) == {"a.txt": "created", "b.txt": "duplicate"}
+
+
 def test_a_file_and_its_folder_record_the_same_path(write_seed, tmp_path):
     path = write_seed("a.txt")
     found_via_file = next(discover([path]))
