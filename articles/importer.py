@@ -130,8 +130,13 @@ class _Seen:
         return True
 
     def first_time_by_link(self, path: Path) -> bool:
-        """For a file given by name or a symlink: not met before, nor in a walked folder."""
+        """For a file given by name or a symlink: not met before, nor in a walked folder.
+
+        A link to nothing (or to itself) is always met for the first time: it must reach the
+        report as a file that could not be read, not vanish."""
         real = os.path.realpath(path)
+        if not os.path.isfile(real):
+            return True
         if real in self.files:
             return False
         with contextlib.suppress(OSError):

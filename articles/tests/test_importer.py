@@ -109,6 +109,18 @@ def test_a_symlinked_file_is_met_once(write_seed, tmp_path):
     assert found == ["other/a-link.txt"]
 
 
+def test_broken_and_looping_symlinks_are_reported_not_dropped(write_seed, tmp_path):
+    write_seed("a.txt")
+    os.symlink(tmp_path / "seeds" / "gone.txt", tmp_path / "seeds" / "b.txt")
+    os.symlink(tmp_path / "seeds" / "c.txt", tmp_path / "seeds" / "c.txt")
+
+    assert statuses([tmp_path / "seeds"]) == {
+        "a.txt": "created",
+        "b.txt": "failed",
+        "c.txt": "failed",
+    }
+
+
 def test_hard_links_are_two_files(write_seed, tmp_path):
     target = write_seed("a.txt")
     os.link(target, tmp_path / "seeds" / "b.txt")

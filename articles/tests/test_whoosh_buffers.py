@@ -41,6 +41,11 @@ def test_peek_does_not_move():
     assert window.tell() == 6
 
 
+def test_peek_copies_a_bounded_amount():
+    window = MemoryWindow(bytes(1_000_000))
+    assert 0 < len(window.peek(131_072)) <= 4096  # what the C unpickler asks for
+
+
 def test_does_not_copy_the_buffer():
     backing = bytearray(b"abcdef")
     window = MemoryWindow(memoryview(backing))

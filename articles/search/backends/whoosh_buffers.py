@@ -58,10 +58,11 @@ class MemoryWindow(io.RawIOBase):
         return self._view[start:end].tobytes()
 
     def peek(self, size: int = 0) -> bytes:
-        """The bytes ahead without consuming them: lets ``pickle.load`` read a whole pickle in
-        one call instead of one ``read`` per opcode."""
+        """Up to 4 KB ahead without consuming them: lets ``pickle.load`` read a small pickle
+        (a block header) in one call instead of one ``read`` per opcode. The unpickler asks
+        for 128 KB; copying that much per header would cost more than it saves."""
         start = self._pos
-        return self._view[start : start + max(size, _PEEK_BYTES)].tobytes()
+        return self._view[start : start + min(max(size, 1), _PEEK_BYTES)].tobytes()
 
     def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
         data = self.read(len(target))
