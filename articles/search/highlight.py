@@ -33,9 +33,10 @@ class _Matcher:
         # Words starting like a term, and any word with a non-ASCII letter (it may fold to one).
         # The second kind is looked for only in text that has such letters: trying it at every
         # position of plain ASCII text was most of a snippet's cost.
-        self.ascii_re = re.compile(rf"\b(?:{pattern})\w*(?:\.?\w+)*", re.IGNORECASE)
+        term_words = rf"\b(?:{pattern})\w*(?:\.?\w+)*"
+        self.ascii_re = re.compile(term_words, re.IGNORECASE)
         self.candidates_re = re.compile(
-            rf"\b(?:{pattern})\w*(?:\.?\w+)*|\b\w*[^\W\x00-\x7f]\w*(?:\.?\w+)*", re.IGNORECASE
+            rf"{term_words}|\b\w*[^\W\x00-\x7f]\w*(?:\.?\w+)*", re.IGNORECASE
         )
 
     def __call__(self, word: str) -> bool:

@@ -666,7 +666,11 @@ class _PositionsBuilder:
         offsets = np.zeros(len(texts), dtype=np.int64)
         offsets[has] = running[begin[has]] - deltas[begin[has]]
         slow = np.flatnonzero(~fast)
-        slow_docs, slow_positions = _decode_many([texts[i] for i in slow.tolist()], docs[slow])
+        # Plain list pickles (the head checked above, ending in STOP) can be unpickled together.
+        plain = bool((header[slow] & (raw[starts[slow] + lens[slow] - 1] == 0x2E)).all())
+        slow_docs, slow_positions = _decode_many(
+            [texts[i] for i in slow.tolist()], docs[slow], plain
+        )
         return (
             np.concatenate([docs[value_of], slow_docs]),
             np.concatenate([running - offsets[value_of], slow_positions]),
@@ -676,19 +680,20 @@ class _PositionsBuilder:
 _LIST_PICKLE_HEAD = b"\x80\x02]q\x00"
 
 
-def _decode_many(texts: list[str], docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _decode_many(texts: list[str], docs: np.ndarray, plain: bool) -> tuple[np.ndarray, np.ndarray]:
     """(document, position) pairs of values the byte-offset decoder can't read (gaps of 256
     or more are two-byte ``M`` items), unpickled together in one ``pickle.loads``.
 
     Each value's pickle is ``<head> items <end>``; ``]`` + items makes it one list on the
     unpickler's stack, so ``<head> ( value... e .`` is the list of every value's deltas.
-    Any value not laid out that way is decoded alone.
+    Unless every value is laid out that way (``plain``, checked by the caller), they are
+    decoded one by one.
     """
     if not texts:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     values = [text.encode("latin-1") for text in texts]
     try:
-        if not all(v[4:9] == _LIST_PICKLE_HEAD and v[-1:] == b"." for v in values):
+        if not plain:
             raise ValueError("not a plain list pickle")
         joined = b"".join([b"]" + v[9:-1] for v in values])
         lists = pickle.loads(_LIST_PICKLE_HEAD + b"(" + joined + b"e.")
