@@ -35,7 +35,8 @@ def snapshot():
 @pytest.fixture
 def many(make_article, django_capture_on_commit_callbacks, monkeypatch):
     """300 articles (several posting blocks per common term) in two index segments, one
-    deleted."""
+    deleted. The first segment is written as before blocks were pickled with protocol 3, so
+    every reader below is checked on both kinds of segment."""
     from articles.search.backends import whoosh as whoosh_backend
 
     monkeypatch.setattr(whoosh_backend, "TINY_SEGMENT_DOCS", 100)  # keep both segments
@@ -56,7 +57,11 @@ def many(make_article, django_capture_on_commit_callbacks, monkeypatch):
                 for i in range(start, stop)
             ]
 
+    monkeypatch.setattr(whoosh_backend, "PICKLE_PROTOCOL", 2)
     first = batch(0, 150)
+    monkeypatch.undo()
+    monkeypatch.setattr(whoosh_backend, "TINY_SEGMENT_DOCS", 100)
+    monkeypatch.setattr(whoosh_backend, "POSTINGS_BLOCK_SIZE", 64)
     second = batch(150, 300)
     with django_capture_on_commit_callbacks(execute=True):
         first[0].delete()
@@ -71,6 +76,28 @@ def test_posting_lists_span_several_blocks(many):
     seg = snapshot().parts[0][0]
     matcher = seg._terms.matcher("body", b"market", seg._reader.schema["body"].format)
     assert not matcher._lastblock  # the readers below are tested across block boundaries
+
+
+def test_segments_of_both_pickle_protocols_are_read(many):
+    """New blocks are protocol-3 pickles (values as plain bytes); older ones stay readable."""
+    from articles.search.backends.whoosh import _block_values, _posting_blocks
+
+    protocols = set()
+    for seg, _ in snapshot().parts:
+        info = seg._term_info("body", b"market")
+        block = next(_posting_blocks(seg._terms._postfile, info))
+        protocols.add(_pickle_protocol(block))
+        _, _, values = _block_values(block)
+        assert all(type(v) is bytes for v in values)
+        assert list(values) == list(block.unpickled()[2])
+    assert protocols == {2, 3}
+
+
+def _pickle_protocol(block) -> int:
+    import zlib
+
+    data = zlib.decompress(block.data) if block.compressed else block.data
+    return data[1]
 
 
 def test_new_segments_use_the_larger_posting_blocks(make_article, monkeypatch):

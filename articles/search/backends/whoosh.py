@@ -50,6 +50,7 @@ from whoosh.analysis import (
     StemFilter,
     StopFilter,
 )
+from whoosh.codec import whoosh3
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec
 from whoosh.index import LockError
 from whoosh.support.charset import accent_map
@@ -97,6 +98,8 @@ TINY_SEGMENT_DOCS = 1_000
 #: costs a fixed ~60 us of Python, so a term's first read is ~3.5x faster with 1,024 (measured
 #: at 10,000 articles) while indexing speed and index size stay the same.
 POSTINGS_BLOCK_SIZE = 1024
+#: Pickle protocol of new posting blocks (see ``pickle_blocks_natively``).
+PICKLE_PROTOCOL = 3
 #: Roughly how many posting entries the per-segment caches may hold (8 bytes each).
 POSTINGS_CACHE_ENTRIES = 6_000_000
 #: Phrase terms at most this many times as common as each other are read in one pass each
@@ -145,6 +148,26 @@ _LABEL = IDTokenizer() | LowercaseFilter()
 def build_codec() -> W3Codec:
     """Whoosh's codec with larger posting blocks (see ``POSTINGS_BLOCK_SIZE``)."""
     return W3Codec(blocklimit=POSTINGS_BLOCK_SIZE)
+
+
+def _dumps_bytes_natively(obj: Any, protocol: int | None = None) -> bytes:
+    return pickle.dumps(obj, max(protocol or PICKLE_PROTOCOL, PICKLE_PROTOCOL))
+
+
+def pickle_blocks_natively() -> None:
+    """Make whoosh3 write its posting blocks with pickle protocol 3 instead of 2.
+
+    A block is ``(ids, weights, values)`` and the values (positions) are ``bytes``, which
+    protocol 2 can only pickle as ``_codecs.encode(latin1_text, "latin1")``: a text object
+    and a function call per posting to read back, and bytes over 127 take two bytes. With
+    protocol 3 they are plain byte strings: a block of 1,024 postings unpickles 6x faster
+    (0.12 against 0.75 ms), compresses to 40% less and pickles 10x faster when written or
+    merged. Readers accept either protocol, so segments written before stay readable.
+    """
+    whoosh3.dumps = _dumps_bytes_natively
+
+
+pickle_blocks_natively()
 
 
 def build_schema() -> fields.Schema:
@@ -506,11 +529,11 @@ _WEIGHTS_DTYPE = np.dtype([("op", "u1"), ("value", ">f8")])
 def _block_head(block: _Block) -> tuple[np.ndarray, Any]:
     """(id deltas, weights) of the current block without unpickling its positions.
 
-    A Whoosh block is ``pickle.dumps((ids, weights, values), 2)``, zlib-compressed; the values
-    (positions) are most of its bytes and most of the unpickling time (each is a ``bytes``
-    object rebuilt through ``_codecs.encode``). Only the start of the stream is decompressed
-    and the two leading tuples are read directly; anything unexpected falls back to
-    ``pickle.loads``. Measured 4-5x faster per block than unpickling it whole.
+    A Whoosh block is ``pickle.dumps((ids, weights, values))``, zlib-compressed; the values
+    (positions) are most of its bytes and of the unpickling time. Only the start of the stream
+    is decompressed and the two leading tuples are read directly; anything unexpected falls
+    back to ``pickle.loads``. Measured 4-5x faster per block than unpickling a protocol-2
+    block whole.
     """
     n = block.count
     try:
@@ -525,7 +548,8 @@ def _block_head(block: _Block) -> tuple[np.ndarray, Any]:
 
 
 def _parse_head(b: bytes, n: int) -> tuple[np.ndarray, Any]:
-    """Read the ids and weights tuples at the start of a protocol-2 pickle of a block."""
+    """Read the ids and weights tuples at the start of a block's pickle (protocol 2 or 3
+    write them alike)."""
     if n < 4 or b[0] != 0x80 or b[2] != 0x28:  # PROTO, MARK (tuples of 4+ items)
         raise _Unexpected
     i = 3
@@ -583,20 +607,23 @@ def _parse_head(b: bytes, n: int) -> tuple[np.ndarray, Any]:
     raise _Unexpected
 
 
-# Block values are bytes, which protocol-2 pickles rebuild through ``_codecs.encode``: the
-# slowest part of unpickling a block. Rebuilt through ``slice`` instead, each value arrives as
-# ``slice(latin1_text, "latin1")`` for a fraction of the cost; only the wanted ones are read.
+# Segments written before ``pickle_blocks_natively`` hold protocol-2 blocks, whose values are
+# rebuilt through ``_codecs.encode``: the slowest part of unpickling them. Rebuilding them
+# through ``slice`` (each arrives as ``slice(latin1_text, "latin1")``) and encoding the text
+# costs less.
 _CODECS_GLOBAL = b"c_codecs\nencode\n"
 _SLICE_GLOBAL = b"c__builtin__\nslice\n"
-_PICKLED_LIST = "\x80\x02]q\x00"
 
 
-def _block_values(block: _Block) -> tuple[Any, Any, tuple]:
-    """(id deltas, weights, values) of a block; values are ``slice`` or ``bytes`` objects,
-    weights as in ``_block_head``."""
+def _block_values(block: _Block) -> tuple[Any, Any, Any]:
+    """(id deltas, weights, values as bytes) of a block, weights as in ``_block_head``."""
     raw = zlib.decompress(block.data) if block.compressed else block.data
-    data = pickle.loads(raw.replace(_CODECS_GLOBAL, _SLICE_GLOBAL, 1))
-    return data[0], data[1], data[2]
+    at = raw.find(_CODECS_GLOBAL)
+    if at < 0:
+        data = pickle.loads(raw)
+        return data[0], data[1], data[2]
+    data = pickle.loads(raw[:at] + _SLICE_GLOBAL + raw[at + len(_CODECS_GLOBAL) :])
+    return data[0], data[1], [value.start.encode("latin-1") for value in data[2]]
 
 
 def _weights_array(weights: Any, count: int) -> np.ndarray:
@@ -618,27 +645,22 @@ class _PositionsBuilder:
     """
 
     def __init__(self) -> None:
-        self.texts: list[str] = []
+        self.values: list[bytes] = []
         self.docs: list[int] = []
 
     def take(self, ids: np.ndarray, values: Any, selected: np.ndarray) -> None:
         picked = selected.tolist()
         id_list = ids.tolist()
         self.docs.extend([id_list[j] for j in picked])
-        self.texts.extend(
-            [
-                value.start if type(value) is slice else value.decode("latin-1")
-                for value in [values[j] for j in picked]
-            ]
-        )
+        self.values.extend([values[j] for j in picked])
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        texts = self.texts
-        if not texts:
+        values = self.values
+        if not values:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         docs = np.asarray(self.docs, dtype=np.int64)
-        lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-        raw = np.frombuffer("".join(texts).encode("latin-1"), dtype=np.uint8)
+        lens = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        raw = np.frombuffer(b"".join(values), dtype=np.uint8)
         raw = np.concatenate([raw, np.zeros(16, dtype=np.uint8)])  # reads past a short value
         starts = np.cumsum(lens) - lens
         b = [raw[starts + k].astype(np.int64) for k in range(10)]
@@ -650,7 +672,7 @@ class _PositionsBuilder:
         first = np.where(one, starts + 10, starts + 11)  # offset of the first delta byte
         n = np.where(fast, count, 0)
         total = int(n.sum())
-        value_of = np.repeat(np.arange(len(texts)), n)
+        value_of = np.repeat(np.arange(len(values)), n)
         within = np.arange(total) - np.repeat(np.cumsum(n) - n, n)
         at = first[value_of] + 2 * within
         bad_op = raw[at - 1] != 0x4B  # every item must be a one-byte int
@@ -663,13 +685,13 @@ class _PositionsBuilder:
         running = np.cumsum(deltas)
         begin = np.cumsum(n) - n
         has = n > 0
-        offsets = np.zeros(len(texts), dtype=np.int64)
+        offsets = np.zeros(len(values), dtype=np.int64)
         offsets[has] = running[begin[has]] - deltas[begin[has]]
         slow = np.flatnonzero(~fast)
         # Plain list pickles (the head checked above, ending in STOP) can be unpickled together.
         plain = bool((header[slow] & (raw[starts[slow] + lens[slow] - 1] == 0x2E)).all())
         slow_docs, slow_positions = _decode_many(
-            [texts[i] for i in slow.tolist()], docs[slow], plain
+            [values[i] for i in slow.tolist()], docs[slow], plain
         )
         return (
             np.concatenate([docs[value_of], slow_docs]),
@@ -680,7 +702,9 @@ class _PositionsBuilder:
 _LIST_PICKLE_HEAD = b"\x80\x02]q\x00"
 
 
-def _decode_many(texts: list[str], docs: np.ndarray, plain: bool) -> tuple[np.ndarray, np.ndarray]:
+def _decode_many(
+    values: list[bytes], docs: np.ndarray, plain: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """(document, position) pairs of values the byte-offset decoder can't read (gaps of 256
     or more are two-byte ``M`` items), unpickled together in one ``pickle.loads``.
 
@@ -689,9 +713,8 @@ def _decode_many(texts: list[str], docs: np.ndarray, plain: bool) -> tuple[np.nd
     Unless every value is laid out that way (``plain``, checked by the caller), they are
     decoded one by one.
     """
-    if not texts:
+    if not values:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    values = [text.encode("latin-1") for text in texts]
     try:
         if not plain:
             raise ValueError("not a plain list pickle")
