@@ -8,7 +8,8 @@ importer's indexing stage can approach.
 Writer settings: `ix.writer(procs=2, multisegment=True, limitmb=512)`, chosen with `--sweep` at
 N=10,000 on the 2-core benchmark machine (the figures are next to `DEFAULT_*` below), a new
 writer and commit per 10,000 documents (`DEFAULT_COMMIT_EVERY`), and the project's codec
-(`build_codec()`: 1,024 postings per block, which indexes as fast as Whoosh's default of 128).
+(`build_codec()`: 1,024 postings per block, which indexes as fast as Whoosh's default of 128;
+importing it also makes whoosh3 pickle posting blocks with protocol 3, as the project does).
 
     python -m bench.baseline --corpus DIR [--procs 2 --limitmb 512] [--json FILE]
     python -m bench.baseline --corpus DIR --sweep      # try procs 1/2 x limitmb 128/256/512
@@ -94,6 +95,14 @@ def load_codec() -> Any:
     except ImportError:
         return None
     return build_codec()
+
+
+def _block_pickle_protocol() -> int:
+    """The pickle protocol whoosh3 writes posting blocks with in this process (2 unless the
+    project's backend changed it)."""
+    from whoosh.codec import whoosh3
+
+    return whoosh3.dumps(b"", 2)[1]  # the byte after the PROTO opcode
 
 
 def load_schema() -> tuple[Any, str]:
@@ -346,6 +355,7 @@ def index_documents(
             "multisegment": multisegment,
             "commit_every": commit_every,
             "blocklimit": getattr(codec, "_blocklimit", 128),
+            "block_pickle_protocol": _block_pickle_protocol(),
         },
         "documents": len(docs),
         "doc_count": doc_count,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 
@@ -11,6 +12,14 @@ from articles.search import SearchQuery, reset_backend, search, warm_up
 from articles.search.backends import whoosh as whoosh_backend
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def unfrozen():
+    """warm_up() freezes the process's objects out of the collector's sight; undo it after."""
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture
@@ -48,3 +57,9 @@ def test_the_wsgi_module_warms_up(small_archive, snapshots_opened):
     module = importlib.import_module("newsarchive.wsgi")
     assert callable(module.application)
     assert len(snapshots_opened) == 1
+
+
+def test_warm_up_hides_start_up_objects_from_the_garbage_collector(small_archive):
+    assert gc.get_freeze_count() == 0
+    warm_up()
+    assert gc.get_freeze_count() > 1000

@@ -62,6 +62,9 @@ from ..facets import FacetCounts
 from . import BackendResults, BulkIndexer, Filters, SearchBackend, whoosh_buffers
 
 whoosh_buffers.install()
+# NumPy imports numpy.dtypes on the first ``unique()`` of a process (20 ms here), which phrase
+# checks call: pay it when a worker starts, not on some reader's first phrase search.
+np.unique(np.zeros(1))
 
 logger = logging.getLogger(__name__)
 
