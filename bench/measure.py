@@ -190,6 +190,24 @@ def folder_bytes(path: Path | str) -> int:
     return total
 
 
+def read_through(paths: Sequence[Path | str], chunk: int = 1 << 20) -> int:
+    """Read every file under `paths` (files or folders; missing ones are skipped) once;
+    returns the bytes read.
+
+    Puts the operating system's file cache in the same state for each search surface: the
+    first surface otherwise met an index partly pushed out of the cache by the baseline run
+    before it (3.6 s to open and 340 ms for its first query, against 0.26 s and 38 ms).
+    """
+    total = 0
+    for top in paths:
+        files = [Path(top)] if Path(top).is_file() else sorted(Path(top).rglob("*"))
+        for path in files:
+            with contextlib.suppress(OSError), open(path, "rb") as handle:
+                while block := handle.read(chunk):
+                    total += len(block)
+    return total
+
+
 def files_bytes(paths: Sequence[Path | str]) -> int:
     """Total size of the given files that exist (a SQLite database and its -wal/-shm files)."""
     total = 0

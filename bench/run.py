@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import corpus as corpus_mod
-from bench.measure import CommandResult, files_bytes, folder_bytes, run_measured
+from bench.measure import CommandResult, files_bytes, folder_bytes, read_through, run_measured
 from bench.searchbench import SURFACES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -229,6 +229,11 @@ def run_one(
     else:
         for surface in SURFACES:
             log(f"N={n:,}: search latency, {SURFACE_LABELS[surface]}")
+            # Cold means the process's first run of a query, never a disk read: each surface
+            # starts with the database and index in the file cache.
+            cached_bytes = read_through(
+                [work / "db.sqlite3", work / "db.sqlite3-wal", work / "index"]
+            )
             out = work / f"search-{surface}.json"
             argv = [
                 python,
@@ -247,6 +252,7 @@ def run_one(
             if done.ok and out.exists():
                 data = json.loads(out.read_text(encoding="utf-8"))
                 data["process_peak_rss_mb"] = done.peak_rss_mb
+                data["read_into_file_cache_mb"] = round(cached_bytes / 2**20, 1)
                 result["search"][surface] = data
                 if data.get("errors") and not data["warm"]["n"]:
                     first = next(iter(data["errors"].values()))

@@ -12,7 +12,8 @@ Every surface runs the same fixed mix (see `cases()`): a common word, a rare wor
 phrase, a prefix, a fuzzy term and a field query, each with and without one source and one
 section filter, plus the empty query; each on result pages 1 and 50. The mix is run `repeats`
 times round-robin (never the same query twice in a row); the first pass is reported as "cold"
-(first time this process ran that query; the OS may already cache the index files), the rest as
+(first time this process ran that query; bench/run.py reads the database and index files once
+before each surface, so cold is about the process, not the disk), the rest as
 "warm" (the service keeps a small result cache, so warm can mean cached). Then 45 distinct
 queries made of ordinary words are run once each ("unique"): the figure for a stream of new
 questions. Each surface runs in its own fresh process (see bench/run.py) and first opens the

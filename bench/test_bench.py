@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench import corpus
-from bench.measure import percentile
+from bench.measure import percentile, read_through
 from bench.run import render
 
 
@@ -79,3 +79,13 @@ def test_report_renders_partial_runs() -> None:
     text = render(report)
     assert "stage import unavailable: migrate failed: ImportError: no module" in text
     assert "| corpus (10 files) |" in text
+
+
+def test_read_through_reads_files_and_folders_once(tmp_path: Path) -> None:
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / "seg.pst").write_bytes(b"p" * 3_000_000)
+    (tmp_path / "index" / "deeper").mkdir()
+    (tmp_path / "index" / "deeper" / "toc").write_bytes(b"t" * 10)
+    (tmp_path / "db.sqlite3").write_bytes(b"d" * 5)
+    paths = [tmp_path / "db.sqlite3", tmp_path / "db.sqlite3-wal", tmp_path / "index"]
+    assert read_through(paths) == 3_000_015

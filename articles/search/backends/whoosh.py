@@ -154,7 +154,7 @@ def build_codec() -> W3Codec:
 
 
 def _dumps_bytes_natively(obj: Any, protocol: int | None = None) -> bytes:
-    return pickle.dumps(obj, max(protocol or PICKLE_PROTOCOL, PICKLE_PROTOCOL))
+    return pickle.dumps(obj, PICKLE_PROTOCOL if protocol == 2 else protocol)
 
 
 def pickle_blocks_natively() -> None:
