@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+import zlib
 
 import numpy as np
 import pytest
@@ -57,11 +58,9 @@ def many(make_article, django_capture_on_commit_callbacks, monkeypatch):
                 for i in range(start, stop)
             ]
 
-    monkeypatch.setattr(whoosh_backend, "PICKLE_PROTOCOL", 2)
-    first = batch(0, 150)
-    monkeypatch.undo()
-    monkeypatch.setattr(whoosh_backend, "TINY_SEGMENT_DOCS", 100)
-    monkeypatch.setattr(whoosh_backend, "POSTINGS_BLOCK_SIZE", 64)
+    with monkeypatch.context() as earlier_version:
+        earlier_version.setattr(whoosh_backend, "PICKLE_PROTOCOL", 2)
+        first = batch(0, 150)
     second = batch(150, 300)
     with django_capture_on_commit_callbacks(execute=True):
         first[0].delete()
@@ -86,18 +85,12 @@ def test_segments_of_both_pickle_protocols_are_read(many):
     for seg, _ in snapshot().parts:
         info = seg._term_info("body", b"market")
         block = next(_posting_blocks(seg._terms._postfile, info))
-        protocols.add(_pickle_protocol(block))
+        pickled = zlib.decompress(block.data) if block.compressed else block.data
+        protocols.add(pickled[1])  # the byte after the PROTO opcode
         _, _, values = _block_values(block)
         assert all(type(v) is bytes for v in values)
         assert list(values) == list(block.unpickled()[2])
     assert protocols == {2, 3}
-
-
-def _pickle_protocol(block) -> int:
-    import zlib
-
-    data = zlib.decompress(block.data) if block.compressed else block.data
-    return data[1]
 
 
 def test_new_segments_use_the_larger_posting_blocks(make_article, monkeypatch):
