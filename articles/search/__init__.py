@@ -267,13 +267,15 @@ def warm_up() -> float:
     Then every object made so far (Django, URL patterns, templates, the index's readers) is
     moved out of the garbage collector's sight with ``gc.freeze()``: they live as long as the
     worker, yet each full collection walked all ~80,000 of them. A cold phrase search, whose
-    unpickling sets off collections, spent 70 of its 240 ms there at 100,000 articles.
+    unpickling sets off collections, spent about 65 of its 240 ms there at 100,000 articles.
+    Garbage collected just before is not kept forever.
     """
     started = time.perf_counter()
     try:
         search(SearchQuery())
     except Exception:  # noqa: BLE001 - logged; the first request will show the real error
         logger.exception("warming up the search index failed")
+    gc.collect()
     gc.freeze()
     return time.perf_counter() - started
 

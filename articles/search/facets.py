@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from articles.models import label_key
-
 if TYPE_CHECKING:
     from . import SearchQuery
 
@@ -34,6 +32,10 @@ class FacetValue:
 
 @lru_cache(maxsize=4096)
 def _label_key(value: str) -> str:
+    # Imported here: the search package must import without Django's app registry (index
+    # sub-writers started with spawn import it to unpickle the codec; see whoosh_codec).
+    from articles.models import label_key
+
     return label_key(value)
 
 

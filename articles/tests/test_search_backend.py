@@ -39,6 +39,7 @@ def many(make_article, django_capture_on_commit_callbacks, monkeypatch):
     deleted. The first segment is written as before blocks were pickled with protocol 3, so
     every reader below is checked on both kinds of segment."""
     from articles.search.backends import whoosh as whoosh_backend
+    from articles.search.backends import whoosh_codec
 
     monkeypatch.setattr(whoosh_backend, "TINY_SEGMENT_DOCS", 100)  # keep both segments
     monkeypatch.setattr(whoosh_backend, "POSTINGS_BLOCK_SIZE", 64)
@@ -59,7 +60,7 @@ def many(make_article, django_capture_on_commit_callbacks, monkeypatch):
             ]
 
     with monkeypatch.context() as earlier_version:
-        earlier_version.setattr(whoosh_backend, "PICKLE_PROTOCOL", 2)
+        earlier_version.setattr(whoosh_codec, "PICKLE_PROTOCOL", 2)
         first = batch(0, 150)
     second = batch(150, 300)
     with django_capture_on_commit_callbacks(execute=True):
@@ -79,7 +80,7 @@ def test_posting_lists_span_several_blocks(many):
 
 def test_segments_of_both_pickle_protocols_are_read(many):
     """New blocks are protocol-3 pickles (values as plain bytes); older ones stay readable."""
-    from articles.search.backends.whoosh import _block_values, _posting_blocks
+    from articles.search.backends.whoosh import _block_values, _parse_head, _posting_blocks
 
     protocols = set()
     for seg, _ in snapshot().parts:
@@ -87,10 +88,34 @@ def test_segments_of_both_pickle_protocols_are_read(many):
         block = next(_posting_blocks(seg._terms._postfile, info))
         pickled = zlib.decompress(block.data) if block.compressed else block.data
         protocols.add(pickled[1])  # the byte after the PROTO opcode
+        whole = block.unpickled()
         _, _, values = _block_values(block)
         assert all(type(v) is bytes for v in values)
-        assert list(values) == list(block.unpickled()[2])
+        assert list(values) == list(whole[2])
+        ids, _ = _parse_head(pickled, block.count)  # the fast path, no fallback
+        assert ids.tolist() == list(whole[0])
     assert protocols == {2, 3}
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_parallel_sub_writers_write_the_same_blocks(make_article, start_method):
+    """Sub-writer processes pickle blocks with protocol 3 too, also when they are started
+    without fork (they import the codec's module when they unpickle the codec)."""
+    from articles.search.backends.whoosh import _posting_blocks, document_for
+
+    for i in range(40):
+        make_article(f"Story {i}", body="market common words")
+    backend = get_backend()
+    writer = backend._writer(procs=2, multisegment=True, batchsize=10, start_method=start_method)
+    for article in Article.objects.select_related("source", "section"):
+        writer.add_document(**document_for(article, backend.tz))
+    writer.commit()
+    parts = snapshot().parts
+    assert sum(seg.doccount for seg, _ in parts) == 40  # every batch went to a sub-writer
+    for seg, _ in parts:
+        block = next(_posting_blocks(seg._terms._postfile, seg._term_info("body", b"market")))
+        pickled = zlib.decompress(block.data) if block.compressed else block.data
+        assert pickled[1] == 3
 
 
 def test_new_segments_use_the_larger_posting_blocks(make_article, monkeypatch):
