@@ -122,8 +122,7 @@ class _Seen:
         self.files: set[str] = set()
 
     def first_visit(self, folder: str) -> bool:
-        stat = os.stat(folder)
-        key = (stat.st_dev, stat.st_ino)
+        key = _folder_key(folder)
         if key in self.folders:
             return False
         self.folders.add(key)
@@ -140,11 +139,16 @@ class _Seen:
         if real in self.files:
             return False
         with contextlib.suppress(OSError):
-            parent = os.stat(os.path.dirname(real))
-            if (parent.st_dev, parent.st_ino) in self.folders:
+            if _folder_key(os.path.dirname(real)) in self.folders:
                 return False
         self.files.add(real)
         return True
+
+
+def _folder_key(folder: str) -> tuple[int, int]:
+    """A real folder's identity, however it was reached (device and inode)."""
+    stat = os.stat(folder)
+    return stat.st_dev, stat.st_ino
 
 
 def _walk(folder: Path, root: Path, seen: _Seen) -> Iterator[Candidate]:

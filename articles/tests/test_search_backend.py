@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-import zlib
 
 import numpy as np
 import pytest
@@ -86,7 +85,7 @@ def test_segments_of_both_pickle_protocols_are_read(many):
     for seg, _ in snapshot().parts:
         info = seg._term_info("body", b"market")
         block = next(_posting_blocks(seg._terms._postfile, info))
-        pickled = zlib.decompress(block.data) if block.compressed else block.data
+        pickled = block.pickled
         protocols.add(pickled[1])  # the byte after the PROTO opcode
         whole = block.unpickled()
         _, _, values = _block_values(block)
@@ -114,7 +113,7 @@ def test_parallel_sub_writers_write_the_same_blocks(make_article, start_method):
     assert sum(seg.doccount for seg, _ in parts) == 40  # every batch went to a sub-writer
     for seg, _ in parts:
         block = next(_posting_blocks(seg._terms._postfile, seg._term_info("body", b"market")))
-        pickled = zlib.decompress(block.data) if block.compressed else block.data
+        pickled = block.pickled
         assert pickled[1] == 3
 
 

@@ -465,9 +465,14 @@ class _Block(NamedTuple):
     compressed: bool
     data: bytes
 
+    @property
+    def pickled(self) -> bytes:
+        """The block's pickle, decompressed."""
+        return zlib.decompress(self.data) if self.compressed else self.data
+
     def unpickled(self) -> tuple:
         """The block's (ids, weights, values) tuple, as Whoosh reads it."""
-        return pickle.loads(zlib.decompress(self.data) if self.compressed else self.data)
+        return pickle.loads(self.pickled)
 
 
 _BLOCK_SIZE_FIELD = struct.Struct("!i")
@@ -599,8 +604,8 @@ _SLICE_GLOBAL = b"c__builtin__\nslice\n"
 
 def _block_values(block: _Block) -> tuple[Any, Any, Any]:
     """(id deltas, weights, values as bytes) of a block, weights as in ``_block_head``."""
-    raw = zlib.decompress(block.data) if block.compressed else block.data
-    at = raw.find(_CODECS_GLOBAL)
+    raw = block.pickled
+    at = raw.find(_CODECS_GLOBAL) if raw[1] == 2 else -1  # PROTO 2: maybe written before
     if at < 0:
         data = pickle.loads(raw)
         return data[0], data[1], data[2]
@@ -721,7 +726,7 @@ def _decode_positions(value: bytes) -> list[int]:
     The pickle of a list of small ints is ``K<byte>``/``M<2 bytes>`` items, read here directly
     (several times faster than unpickling); anything else is unpickled.
     """
-    if value[4:9] == b"\x80\x02]q\x00":
+    if value[4:9] == _LIST_PICKLE_HEAD:
         if value[9] == 0x28 and value[-2:] == b"e.":  # MARK ... APPENDS STOP
             ops = value[10:-2:2]
             if ops == b"K" * len(ops):
