@@ -28,6 +28,7 @@ from django.utils.module_loading import import_string
 
 from . import query as query_language
 from .backends import BulkIndexer, Filters, SearchBackend
+from .errors import IndexLockedError, IndexWriteError
 from .facets import FacetValue, facet_results, facets_for
 from .highlight import highlight, make_matcher, snippet
 
@@ -35,6 +36,8 @@ __all__ = [
     "FacetValue",
     "Hit",
     "BulkIndexer",
+    "IndexLockedError",
+    "IndexWriteError",
     "QueryError",
     "SearchQuery",
     "SearchResults",

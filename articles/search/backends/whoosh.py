@@ -51,7 +51,6 @@ from whoosh.analysis import (
     StopFilter,
 )
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec
-from whoosh.index import LockError
 from whoosh.support.charset import accent_map
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import CLEAR
@@ -60,6 +59,7 @@ from .. import query as q
 from ..facets import FacetCounts
 from . import BackendResults, BulkIndexer, Filters, SearchBackend, whoosh_buffers
 from .whoosh_codec import NativeBlocksCodec
+from .whoosh_writers import cancel_quietly, commit, index_write_errors, open_writer
 
 whoosh_buffers.install()
 # NumPy imports numpy.dtypes on the first ``unique()`` of a process (20 ms here), which phrase
@@ -1448,6 +1448,18 @@ class WhooshBulkIndexer(BulkIndexer):
             return
         if self._writer is None:
             self._open(parallel=len(ids) >= BULK_PARALLEL_MIN)
+        try:
+            with index_write_errors():
+                self._write(ids, new)
+        except Exception:
+            self.cancel()  # a writer that failed half-way must not be committed, nor hang
+            raise
+        self._pending += len(ids)
+        waited = time.monotonic() - self._opened
+        if self._pending >= BULK_COMMIT_DOCS or waited >= BULK_COMMIT_SECONDS:
+            self.close()
+
+    def _write(self, ids: list[int], new: bool) -> None:
         found: set[int] = set()
         for article in _articles(ids):
             found.add(article.pk)
@@ -1458,10 +1470,6 @@ class WhooshBulkIndexer(BulkIndexer):
                 self._writer.update_document(**document)
         for missing in set(ids) - found:
             self._writer.delete_by_term("id", missing)
-        self._pending += len(ids)
-        waited = time.monotonic() - self._opened
-        if self._pending >= BULK_COMMIT_DOCS or waited >= BULK_COMMIT_SECONDS:
-            self.close()
 
     def _open(self, parallel: bool) -> None:
         options = {}
@@ -1471,15 +1479,17 @@ class WhooshBulkIndexer(BulkIndexer):
         self._opened = time.monotonic()
 
     def close(self) -> None:
-        writer, self._writer, self._pending = self._writer, None, 0
+        writer, pending, self._writer, self._pending = self._writer, self._pending, None, 0
         if writer is not None:
-            writer.commit(mergetype=merge_tiny)
+            logger.debug("index commit started (%d documents)", pending)
+            commit(writer, mergetype=merge_tiny)
+            logger.debug("index commit finished")
 
     def cancel(self) -> None:
-        """Drop what was added since the last commit (a failed one-off reindex)."""
+        """Drop what was added since the last commit (a failed write, a failed reindex)."""
         writer, self._writer, self._pending = self._writer, None, 0
         if writer is not None:
-            writer.cancel()
+            cancel_quietly(writer)
 
 
 class WhooshBackend(SearchBackend):
@@ -1597,14 +1607,9 @@ class WhooshBackend(SearchBackend):
 
     def _writer(self, **kwargs: Any) -> Any:
         """A writer, waiting for the lock while another process (an import) holds it."""
-        try:
-            return self._index().writer(
-                timeout=WRITE_LOCK_TIMEOUT, delay=0.05, codec=build_codec(), **kwargs
-            )
-        except LockError as exc:
-            raise IndexLockedError(
-                f"The search index in {self.index_dir} stayed locked for {WRITE_LOCK_TIMEOUT:.0f}s"
-            ) from exc
+        with index_write_errors():
+            ix = self._index()
+        return open_writer(ix, timeout=WRITE_LOCK_TIMEOUT, codec=build_codec(), **kwargs)
 
     def bulk_indexer(self) -> WhooshBulkIndexer:
         return WhooshBulkIndexer(self)
@@ -1624,12 +1629,13 @@ class WhooshBackend(SearchBackend):
             return
         writer = self._writer()
         try:
-            for article_id in ids:
-                writer.delete_by_term("id", article_id)
+            with index_write_errors():
+                for article_id in ids:
+                    writer.delete_by_term("id", article_id)
         except BaseException:
-            writer.cancel()
+            cancel_quietly(writer)
             raise
-        writer.commit(mergetype=merge_tiny)
+        commit(writer, mergetype=merge_tiny)
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Index every article into fresh segments that replace the old ones at commit.
@@ -1650,9 +1656,9 @@ class WhooshBackend(SearchBackend):
                     if progress is not None:
                         progress(1)
         except BaseException:
-            writer.cancel()
+            cancel_quietly(writer)
             raise
-        writer.commit(mergetype=CLEAR)
+        commit(writer, mergetype=CLEAR)
         return count
 
     def clear(self) -> None:
@@ -1662,10 +1668,6 @@ class WhooshBackend(SearchBackend):
                 shutil.rmtree(self.index_dir)
             self.index_dir.mkdir(parents=True, exist_ok=True)
             self._ix = index.create_in(str(self.index_dir), build_schema())
-
-
-class IndexLockedError(RuntimeError):
-    """Another writer held the index lock for too long."""
 
 
 def _articles(ids: list[int]) -> Iterator[Any]:

@@ -1,0 +1,492 @@
+"""Index writers that fail fast and clean up: sub-writer processes that die with their import,
+a write lock that cannot outlive its owner, and no stray files after a crash.
+
+Whoosh's multiprocess writer (``whoosh.multiproc.MpWriter``, whoosh3 3.54.0) was made for a
+happy path. Its sub-writers are forked processes that wait on a job queue and inherit the
+index's write lock (an ``flock`` on ``MAIN_WRITELOCK``), so an import killed with ``kill -9``
+left them waiting for ever, holding the lock; its ``cancel()`` only flips a flag in the
+parent's copy of each task, so a failed import (a full disk) waited for sub-writers that were
+never told to stop; and a sub-writer that died was silently left out of the commit. Here:
+
+- a sub-writer asks the kernel for SIGKILL when its parent dies (``PR_SET_PDEATHSIG``), drops
+  its inherited copy of the lock (so the lock is the parent's alone and goes with it), and
+  leaves Ctrl-C and SIGTERM to the parent, which stops it;
+- the parent never waits on a queue without checking that its sub-writers are alive, fails
+  with ``IndexWriteError`` naming the cause when one dies, and on cancel stops them for real;
+- whoever takes the write lock first removes what a killed writer left (segment files that no
+  table of contents names, temporary files) and stops sub-writers that a dead import left
+  behind (their pids are recorded beside the lock).
+
+This module must not import Django: sub-writers started with ``spawn`` import it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import json
+import logging
+import os
+import pickle
+import queue
+import shutil
+import signal
+import sys
+import time
+from typing import Any
+
+from whoosh.index import TOC, LockError
+from whoosh.multiproc import MpWriter, SubWriterTask
+from whoosh.util import random_name
+from whoosh.writing import SegmentWriter
+
+from ..errors import IndexLockedError, IndexWriteError
+
+logger = logging.getLogger("articles.search")
+
+LOCK_NAME = "WRITELOCK"  # Whoosh locks ``<indexname>_WRITELOCK`` in the index folder
+OWNER_SUFFIX = ".owner"  # beside the lock: who holds it and which sub-writers it started
+POLL_SECONDS = 0.2  # how often a waiting parent checks that its sub-writers are alive
+STOP_GRACE_SECONDS = 3.0  # how long a stopped sub-writer gets before SIGKILL
+RESULT_GRACE_SECONDS = 5.0  # after a sub-writer exits cleanly, how long its result may lag
+_PR_SET_PDEATHSIG = 1  # prctl(2) option number (linux/prctl.h)
+_FAILED = "__subwriter_failed__"  # tags a failure report on the result queue
+JOB_PICKLE_PROTOCOL = 2  # MpWriter's job files, read back by SubWriterTask
+
+
+# --- processes ---------------------------------------------------------------------------------
+
+
+def process_start(pid: int) -> int | None:
+    """The kernel's start time of a process (clock ticks since boot), None when it is gone.
+
+    A pid alone can be reused; pid and start time name one process for good."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[19])  # field 22 of proc(5); fields[0] is field 3 (state)
+
+
+def is_running(pid: int, start: int | None) -> bool:
+    """Whether the process that had this pid and start time still runs."""
+    return start is not None and process_start(pid) == start
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent exits; exit now if it already has."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def drop_inherited_lock(lock_path: str) -> None:
+    """Point this process's descriptors of the lock file at /dev/null.
+
+    A forked child shares its parent's open lock file, and an ``flock`` lasts until every
+    descriptor of it is closed: so a child that kept it would hold the index lock after its
+    parent died. ``dup2`` over the descriptor (not ``close``) keeps any later ``flock`` call on
+    that number harmless instead of hitting some other file."""
+    real = os.path.realpath(lock_path)
+    try:
+        fds = os.listdir("/proc/self/fd")
+    except OSError:
+        return
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    try:
+        for name in fds:
+            with contextlib.suppress(OSError, ValueError):
+                if os.readlink(f"/proc/self/fd/{name}") == real:
+                    os.dup2(devnull, int(name))
+    finally:
+        os.close(devnull)
+
+
+def _prepare_subwriter(parent_pid: int, lock_path: str) -> None:
+    die_with_parent(parent_pid)
+    drop_inherited_lock(lock_path)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _report_failure(resultqueue: Any, error: BaseException) -> None:
+    with contextlib.suppress(Exception):
+        resultqueue.put((_FAILED, describe(error)), timeout=2)
+    sys.exit(1)  # quietly: the parent reports the cause once
+
+
+class GuardedSubWriter(SubWriterTask):
+    """Whoosh's sub-writer (fork start), made to die with its parent and report failures."""
+
+    def __init__(self, parent_pid: int, lock_path: str, *args: Any) -> None:
+        super().__init__(*args)
+        self.parent_pid = parent_pid
+        self.lock_path = lock_path
+
+    def run(self) -> None:
+        _prepare_subwriter(self.parent_pid, self.lock_path)
+        try:
+            super().run()
+        except Exception as error:
+            _report_failure(self.resultqueue, error)
+
+
+def run_guarded_subwriter(
+    parent_pid: int,
+    lock_path: str,
+    storage: Any,
+    indexname: str,
+    jobqueue: Any,
+    resultqueue: Any,
+    kwargs: dict,
+    multisegment: bool,
+) -> None:
+    """The same for ``spawn`` and ``forkserver`` starts (a module-level, picklable target)."""
+    _prepare_subwriter(parent_pid, lock_path)
+    try:
+        SubWriterTask(storage, indexname, jobqueue, resultqueue, kwargs, multisegment).run()
+    except Exception as error:
+        _report_failure(resultqueue, error)
+
+
+# --- the writer --------------------------------------------------------------------------------
+
+
+class GuardedMpWriter(MpWriter):
+    """Whoosh's multiprocess writer with sub-writers that cannot hang or outlive it."""
+
+    def __init__(self, ix: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(ix, *args, **kwargs)
+        self.lock_path = lock_path(ix)
+        self._owner = OwnerRecord(self.lock_path)
+
+    def _new_task(self) -> Any:
+        args = (
+            self.storage,
+            self.indexname,
+            self.jobqueue,
+            self.resultqueue,
+            self.subargs,
+            self.multisegment,
+        )
+        guard = (os.getpid(), self.lock_path)
+        if self.start_method is None:
+            task = GuardedSubWriter(*guard, *args)
+        else:
+            task = self._mpctx.Process(target=run_guarded_subwriter, args=(*guard, *args))
+        self.tasks.append(task)
+        task.start()
+        self._owner.write(self.tasks)
+        return task
+
+    def _enqueue(self) -> None:
+        """Whoosh's job-file hand-off, with a put that notices dead sub-writers."""
+        filename = f"{random_name()}.doclist"
+        with self.temp_storage().create_file(filename).raw_file() as f:
+            for item in self.docbuffer:
+                pickle.dump(item, f, JOB_PICKLE_PROTOCOL)
+        if len(self.tasks) < self.procs:
+            self._new_task()
+        self._put((filename, len(self.docbuffer)))
+        self.docbuffer = []
+
+    def _put(self, job: Any) -> None:
+        while True:
+            try:
+                self.jobqueue.put(job, timeout=POLL_SECONDS)
+                return
+            except queue.Full:
+                self._check_tasks()
+
+    def _check_tasks(self) -> None:
+        """Raise as soon as any sub-writer has died (a disk error, a kill)."""
+        for task in self.tasks:
+            if task.exitcode not in (None, 0):
+                raise IndexWriteError(self._failure_reason(task))
+
+    def _failure_reason(self, task: Any) -> str:
+        with contextlib.suppress(queue.Empty, OSError, EOFError, ValueError):
+            while True:
+                item = self.resultqueue.get_nowait()
+                if item and item[0] == _FAILED:
+                    return item[1]
+        if task.exitcode is not None and task.exitcode < 0:
+            return f"an index sub-writer was killed by signal {-task.exitcode}"
+        return f"an index sub-writer failed (exit status {task.exitcode})"
+
+    def _collect_results(self) -> list[Any]:
+        """One result per sub-writer, or an error naming why one is missing."""
+        results: list[Any] = []
+        clean_exit_seen: float | None = None
+        while len(results) < len(self.tasks):
+            try:
+                item = self.resultqueue.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                self._check_tasks()
+                if all(task.exitcode == 0 for task in self.tasks):
+                    clean_exit_seen = clean_exit_seen or time.monotonic()
+                    if time.monotonic() - clean_exit_seen > RESULT_GRACE_SECONDS:
+                        missing = "an index sub-writer finished without its segment"
+                        raise IndexWriteError(missing) from None
+                continue
+            if item and item[0] == _FAILED:
+                raise IndexWriteError(item[1])
+            results.append(item)
+        for task in self.tasks:
+            task.join()
+        return results
+
+    def _commit(self, mergetype: Any, optimize: Any, merge: Any) -> None:
+        """Whoosh's parallel commit, waiting on sub-writers without ever hanging on them."""
+        if self.docbuffer:
+            self._enqueue()
+        for _task in self.tasks:
+            self._put(None)
+        finalsegments = self._merge_segments(mergetype, optimize, merge)
+        results = self._collect_results()
+        if self.multisegment:
+            finalsegments += [segment for _, _, segment in results]
+            if self._added:
+                finalsegments.append(self._finalize_segment())
+            else:
+                self._close_segment()
+        else:
+            self._merge_subsegments(results, mergetype)
+            self._close_segment()
+            self._assemble_segment()
+            finalsegments.append(self.get_segment())
+        self._commit_toc(finalsegments)
+        self._finish()
+        self._owner.remove()
+
+    def cancel(self) -> None:
+        """Stop the sub-writers for real, drop what was written, release the lock."""
+        stop_processes(self.tasks)
+        with contextlib.suppress(Exception):
+            self._close_segment()
+        with contextlib.suppress(Exception):
+            remove_stray_files(self, temp_entries(self.storage.folder), keep_own=False)
+        self._owner.remove()
+        self._cleanup_on_error()  # Whoosh's release of the temp folder and the lock
+
+
+def stop_processes(tasks: list[Any]) -> None:
+    """SIGTERM, a short grace, then SIGKILL: no sub-writer survives a cancel."""
+    for task in tasks:
+        if task.is_alive():
+            with contextlib.suppress(OSError):
+                task.terminate()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for task in tasks:
+        task.join(max(0.0, deadline - time.monotonic()))
+        if task.is_alive():
+            with contextlib.suppress(OSError):
+                task.kill()
+            task.join(1.0)
+
+
+# --- opening a writer ---------------------------------------------------------------------------
+
+
+def open_writer(ix: Any, *, timeout: float, procs: int = 1, **options: Any) -> SegmentWriter:
+    """A writer holding the index lock, after clearing what a killed writer left behind.
+
+    Waits up to ``timeout`` seconds for another writer (an import, a rebuild) to finish; a
+    lock that is still held then is named with the processes holding it."""
+    path = lock_path(ix)
+    stop_orphaned_subwriters(path)
+    leftovers = temp_entries(ix.storage.folder)  # before our own writer adds to them
+    try:
+        with index_write_errors():
+            if procs > 1:
+                writer = GuardedMpWriter(ix, procs=procs, timeout=timeout, delay=0.05, **options)
+            else:
+                writer = SegmentWriter(ix, timeout=timeout, delay=0.05, **options)
+    except LockError as error:
+        holders = ", ".join(f"{pid} ({cmd[:80]})" for pid, cmd in lock_holders(path))
+        held_by = f"; held by process {holders}" if holders else ""
+        raise IndexLockedError(
+            f"the search index in {ix.storage.folder} stayed locked for {timeout:.0f}s{held_by}"
+        ) from error
+    remove_stray_files(writer, leftovers)
+    return writer
+
+
+@contextlib.contextmanager
+def index_write_errors() -> Any:
+    """Turn a disk or file error while writing the index into one ``IndexWriteError``."""
+    try:
+        yield
+    except OSError as error:
+        reason = f"the search index could not be written: {describe(error)}"
+        raise IndexWriteError(reason) from error
+
+
+def commit(writer: Any, **options: Any) -> None:
+    """Commit, or cancel and raise ``IndexWriteError`` naming the cause: a failed commit must
+    not keep the lock, its sub-writers or its half-written files."""
+    try:
+        with index_write_errors():
+            writer.commit(**options)
+    except BaseException:
+        cancel_quietly(writer)
+        raise
+
+
+def cancel_quietly(writer: Any) -> None:
+    """Cancel a writer that may already have failed half-way: the first error is the one that
+    matters, and the lock must be released whatever state the writer is in."""
+    try:
+        writer.cancel()
+    except Exception:
+        logger.debug("cancelling a failed index writer", exc_info=True)
+        with contextlib.suppress(Exception):
+            writer._cleanup_on_error()  # noqa: SLF001 - Whoosh's own release of lock and temp
+
+
+# --- the lock and what a dead writer left ------------------------------------------------------
+
+
+def lock_path(ix: Any) -> str:
+    return os.path.join(ix.storage.folder, f"{ix.indexname}_{LOCK_NAME}")
+
+
+class OwnerRecord:
+    """Beside the lock: the writer's pid and its sub-writers', each with its start time.
+
+    Sub-writers die with their parent and drop the lock, so the record is a second line of
+    defence: a later writer that finds the owner gone stops any sub-writer still running."""
+
+    def __init__(self, path_of_lock: str) -> None:
+        self.path = path_of_lock + OWNER_SUFFIX
+
+    def write(self, tasks: list[Any]) -> None:
+        me = os.getpid()
+        children = [[t.pid, process_start(t.pid)] for t in tasks if t.pid]
+        record = {"pid": me, "start": process_start(me), "subwriters": children}
+        with contextlib.suppress(OSError):
+            tmp = f"{self.path}.{me}"
+            with open(tmp, "w", encoding="utf-8") as out:
+                json.dump(record, out)
+            os.replace(tmp, self.path)
+
+    def read(self) -> dict | None:
+        try:
+            with open(self.path, encoding="utf-8") as record:
+                return json.load(record)
+        except (OSError, ValueError):
+            return None
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError):
+            os.remove(self.path)
+
+
+def stop_orphaned_subwriters(path_of_lock: str) -> list[int]:
+    """Kill the sub-writers of a writer that is gone; return their pids.
+
+    Only processes named in the record with the same start time are touched, and only when
+    the recorded owner no longer runs, so a live import is never disturbed."""
+    owner = OwnerRecord(path_of_lock)
+    record = owner.read()
+    if not record or is_running(record.get("pid", 0), record.get("start")):
+        return []
+    stopped = []
+    for pid, start in record.get("subwriters", []):
+        if is_running(pid, start):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                stopped.append(pid)
+    for pid, start in record.get("subwriters", []):
+        for _ in range(50):
+            if not is_running(pid, start):
+                break
+            time.sleep(0.02)
+    owner.remove()
+    if stopped:
+        logger.warning("Stopped %d index sub-writer(s) left by a killed import", len(stopped))
+    return stopped
+
+
+def lock_holders(path_of_lock: str) -> list[tuple[int, str]]:
+    """Processes that have the lock file open (pid, command line), from /proc."""
+    real = os.path.realpath(path_of_lock)
+    holders = []
+    for name in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{name}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{name}/fd/{fd}") == real:
+                        holders.append((int(name), _cmdline(int(name))))
+                        break
+    return holders
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as raw:
+            return raw.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return "?"
+
+
+def remove_stray_files(
+    writer: SegmentWriter, leftovers: list[str] = (), *, keep_own: bool = True
+) -> None:
+    """Delete what no table of contents names: a killed or failed writer's segment files, and
+    the temporary files in ``leftovers``; with ``keep_own=False`` also this writer's own new
+    segment (it is being cancelled). Call only while holding the write lock (no other writer
+    is at work)."""
+    storage, indexname = writer.storage, writer.indexname
+    keep = {segment.segment_id() for segment in writer.segments}
+    if keep_own:
+        keep.add(writer.newsegment.segment_id())
+    tocs, segments = TOC._pattern(indexname), TOC._segment_pattern(indexname)
+    current_toc = writer.generation - 1
+    for filename in list(storage):
+        toc, segment = tocs.match(filename), segments.match(filename)
+        stale = (toc and int(toc.group(1)) != current_toc) or (
+            segment and segment.group(1) not in keep
+        )
+        if stale:
+            with contextlib.suppress(OSError):
+                storage.delete_file(filename)
+    for path in leftovers:
+        _remove(path)
+
+
+def temp_entries(folder: str) -> list[str]:
+    """What is in Whoosh's temporary folders (``<indexname>.tmp``, shared by every writer of
+    the index). Listed before a writer takes the lock, whatever is still there once it holds
+    the lock was left by a writer that died."""
+    entries = []
+    with contextlib.suppress(OSError):
+        for name in os.listdir(folder):
+            path = os.path.join(folder, name)
+            if name.endswith(".tmp") and os.path.isdir(path):
+                entries += [os.path.join(path, inner) for inner in os.listdir(path)]
+    return entries
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.remove(path)
+
+
+def describe(error: BaseException) -> str:
+    """One line for a person: what failed, where, and why."""
+    if isinstance(error, OSError):
+        reason = error.strerror or (errno.errorcode.get(error.errno or 0)) or str(error)
+        where = f" ({error.filename})" if error.filename else ""
+        return f"{reason}{where}"
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

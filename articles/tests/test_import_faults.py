@@ -1,0 +1,271 @@
+"""Imports under faults, for real: `import_seeds` runs as its own process with index
+sub-writers on, and is killed (`kill -9`, SIGTERM) at several moments or runs out of disk
+space. Afterwards no process of it is left, the index is not locked, no stray file remains,
+and the same command run again imports every file exactly once with the index in step."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from whoosh import index as whoosh_index
+from whoosh.index import TOC
+
+from articles.tests.conftest import seed_text
+
+ROOT = Path(__file__).resolve().parents[2]
+FILES = 700  # enough for batches of 300 (sub-writers start at 200 documents)
+BATCH = "300"
+HANG_GUARD = 120  # seconds: a command still running then has hung (no speed is asserted)
+WORDS = (
+    "market",
+    "oil",
+    "price",
+    "bank",
+    "rate",
+    "trade",
+    "export",
+    "coffee",
+    "cocoa",
+    "grain",
+    "wheat",
+    "minister",
+    "talks",
+    "government",
+    "election",
+    "strike",
+    "shares",
+    "profit",
+    "loss",
+    "dollar",
+    "yen",
+    "bond",
+    "tender",
+    "harbour",
+)
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses /proc and Linux signals")
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> dict:
+    """A private database, index and corpus, and the environment that points a command at them."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rng = random.Random(13)
+    for n in range(FILES):
+        body = " ".join(rng.choice(WORDS) for _ in range(rng.randint(40, 120)))
+        title = f"Story {n} {rng.choice(WORDS)}"
+        (corpus / f"{n:04d}.txt").write_text(seed_text(title, body=body), encoding="utf-8")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "NEWSARCHIVE_INDEX_DIR": str(tmp_path / "index"),
+        "NEWSARCHIVE_VAR_DIR": str(tmp_path / "var"),
+        "DJANGO_SECRET_KEY": "fault-tests-secret-key-not-for-production-0123456789",
+        "DJANGO_LOG_LEVEL": "DEBUG",
+        "PYTHONUNBUFFERED": "1",
+    }
+    manage(env, "migrate", "--verbosity", "0")
+    index_dir = env["NEWSARCHIVE_INDEX_DIR"]
+    return {"env": env, "corpus": corpus, "db": tmp_path / "db.sqlite3", "index": index_dir}
+
+
+def manage(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD,
+    )
+
+
+def start_import(site: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "import_seeds", str(site["corpus"]), "--batch-size", BATCH],
+        cwd=ROOT,
+        env=site["env"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                stat = Path(f"/proc/{name}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(name))
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    def running(pid: int) -> bool:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return False
+        return state != "Z"
+
+    return {pid for pid in pids if running(pid)}
+
+
+def wait_gone(pids: set[int], seconds: float = 10.0) -> set[int]:
+    deadline = time.monotonic() + seconds
+    while alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive(pids)
+
+
+def read_until(process: subprocess.Popen, pattern: str) -> None:
+    """Read the import's log lines until one matches (it must get there before it ends)."""
+    for line in process.stderr:
+        if re.search(pattern, line):
+            return
+    pytest.fail(f"the import ended before logging {pattern!r}")
+
+
+def sub_writers(process: subprocess.Popen) -> set[int]:
+    deadline = time.monotonic() + HANG_GUARD
+    while time.monotonic() < deadline:
+        found = children_of(process.pid)
+        if found:
+            return found
+        if process.poll() is not None:
+            pytest.fail("the import ended before starting its sub-writers")
+        time.sleep(0.01)
+    pytest.fail("no sub-writer started")
+
+
+def assert_everything_imported_once(site: dict) -> None:
+    with sqlite3.connect(site["db"]) as db:
+        rows = db.execute("select id, source_path from articles_article").fetchall()
+    paths = [path for _, path in rows]
+    assert len(paths) == FILES and len(set(paths)) == FILES
+    ix = whoosh_index.open_dir(site["index"])
+    with ix.searcher() as searcher:
+        indexed = [fields["id"] for fields in searcher.all_stored_fields()]
+    assert sorted(indexed) == sorted(pk for pk, _ in rows)  # one document per article
+    check = manage(site["env"], "check_index")
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def assert_no_stray_files(index_dir: str) -> None:
+    """Only the current table of contents, its segments, the lock file and an empty temp folder."""
+    ix = whoosh_index.open_dir(index_dir)
+    toc = ix._read_toc()
+    keep = {segment.segment_id() for segment in toc.segments}
+    toc_name = TOC._pattern(ix.indexname)
+    segment_name = TOC._segment_pattern(ix.indexname)
+    for name in os.listdir(index_dir):
+        path = Path(index_dir) / name
+        if path.is_dir():
+            assert name.endswith(".tmp") and not os.listdir(path), f"stray {name}"
+        elif toc_name.match(name):
+            assert int(toc_name.match(name).group(1)) == toc.generation, f"stray {name}"
+        elif segment_name.match(name):
+            assert segment_name.match(name).group(1) in keep, f"stray {name}"
+        else:
+            assert name.startswith(f"{ix.indexname}_WRITELOCK"), f"stray {name}"
+
+
+def rerun_completes(site: dict) -> None:
+    rerun = manage(site["env"], "import_seeds", str(site["corpus"]), "--batch-size", BATCH)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert_everything_imported_once(site)
+    assert_no_stray_files(site["index"])
+
+
+@pytest.mark.parametrize(
+    "moment", ["before the first commit", "mid-batch", "during an index commit"]
+)
+def test_kill_9_leaves_no_process_and_a_rerun_finishes(site, moment):
+    process = start_import(site)
+    if moment == "during an index commit":
+        read_until(process, "index commit started")
+        workers = children_of(process.pid)
+    else:
+        workers = sub_writers(process)  # they start with the first batch's documents
+        if moment == "mid-batch":
+            time.sleep(0.4)
+    process.kill()
+    process.wait(HANG_GUARD)
+    assert workers, "the import had no sub-writers when it was killed"
+    assert not wait_gone(workers), "sub-writers outlived the killed import"
+    rerun_completes(site)
+
+
+def test_sigterm_stops_like_ctrl_c(site):
+    process = start_import(site)
+    workers = sub_writers(process)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=HANG_GUARD)
+    assert process.returncode == 143
+    assert "SIGTERM: finished batches are saved" in stderr
+    assert "Traceback" not in stderr
+    assert not wait_gone(workers)
+    rerun_completes(site)
+
+
+def _can_mount_tmpfs(tmp_path: Path) -> bool:
+    if os.geteuid() != 0:
+        return False
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", probe], check=False)
+    if done.returncode != 0:
+        return False
+    subprocess.run(["umount", probe], check=False)
+    return True
+
+
+@pytest.fixture
+def tiny_index_disk(site, tmp_path):
+    """The index folder on a 384 KB tmpfs (root only); grown to 256 MB by calling the result."""
+    if not _can_mount_tmpfs(tmp_path):
+        pytest.skip("needs root and tmpfs mounts to fill a real disk")
+    folder = Path(site["index"])
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=384k", "tmpfs", folder], check=True)
+
+    def grow() -> None:
+        subprocess.run(["mount", "-o", "remount,size=256m", folder], check=True)
+
+    yield grow
+    subprocess.run(["umount", "-l", folder], check=False)
+
+
+def test_full_disk_ends_with_one_line_and_a_rerun_finishes(site, tiny_index_disk):
+    process = start_import(site)
+    workers = sub_writers(process)
+    _, stderr = process.communicate(timeout=HANG_GUARD)
+    assert process.returncode == 3, stderr[-2000:]
+    last = [line for line in stderr.splitlines() if line.startswith("Import stopped:")]
+    assert last and "No space left on device" in last[0]
+    assert "Traceback" not in stderr
+    assert not wait_gone(workers)
+    assert_no_stray_files(site["index"])
+    with sqlite3.connect(site["db"]) as db:
+        in_db = {pk for (pk,) in db.execute("select id from articles_article")}
+    ix = whoosh_index.open_dir(site["index"])
+    with ix.searcher() as searcher:
+        indexed = [fields["id"] for fields in searcher.all_stored_fields()]
+    assert set(indexed) <= in_db  # no index document without its article
+    tiny_index_disk()
+    rerun_completes(site)
