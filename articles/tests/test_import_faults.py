@@ -5,6 +5,7 @@ and the same command run again imports every file exactly once with the index in
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -22,8 +23,9 @@ from whoosh.index import TOC
 from articles.tests.conftest import seed_text
 
 ROOT = Path(__file__).resolve().parents[2]
-FILES = 700  # enough for batches of 300 (sub-writers start at 200 documents)
-BATCH = "300"
+FILES = 450  # two batches of 225: sub-writers start at 200 documents
+BATCH = "225"
+SERIAL_BATCH = "100"  # under 200 documents a batch is indexed by one writer, in process
 HANG_GUARD = 120  # seconds: a command still running then has hung (no speed is asserted)
 WORDS = (
     "market",
@@ -90,9 +92,9 @@ def manage(env: dict, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def start_import(site: dict) -> subprocess.Popen:
+def start_import(site: dict, batch: str = BATCH) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "manage.py", "import_seeds", str(site["corpus"]), "--batch-size", BATCH],
+        [sys.executable, "manage.py", "import_seeds", str(site["corpus"]), "--batch-size", batch],
         cwd=ROOT,
         env=site["env"],
         stdout=subprocess.DEVNULL,
@@ -251,21 +253,106 @@ def tiny_index_disk(site, tmp_path):
     subprocess.run(["umount", "-l", folder], check=False)
 
 
-def test_full_disk_ends_with_one_line_and_a_rerun_finishes(site, tiny_index_disk):
-    process = start_import(site)
-    workers = sub_writers(process)
+@pytest.mark.parametrize("batch", [BATCH, SERIAL_BATCH], ids=["sub-writers", "one writer"])
+def test_full_disk_ends_with_one_line_and_a_rerun_finishes(site, tiny_index_disk, batch):
+    process = start_import(site, batch)
+    workers = sub_writers(process) if batch == BATCH else set()
     _, stderr = process.communicate(timeout=HANG_GUARD)
-    assert process.returncode == 3, stderr[-2000:]
-    last = [line for line in stderr.splitlines() if line.startswith("Import stopped:")]
-    assert last and "No space left on device" in last[0]
-    assert "Traceback" not in stderr
+    assert_stopped_with_one_line(process, stderr, "No space left on device")
     assert not wait_gone(workers)
     assert_no_stray_files(site["index"])
-    with sqlite3.connect(site["db"]) as db:
-        in_db = {pk for (pk,) in db.execute("select id from articles_article")}
-    ix = whoosh_index.open_dir(site["index"])
-    with ix.searcher() as searcher:
-        indexed = [fields["id"] for fields in searcher.all_stored_fields()]
-    assert set(indexed) <= in_db  # no index document without its article
+    assert indexed_ids(site) <= database_ids(site)  # no index document without its article
     tiny_index_disk()
     rerun_completes(site)
+
+
+def test_a_sub_writer_killed_ends_the_import_with_one_line(site):
+    process = start_import(site)
+    workers = sub_writers(process)
+    os.kill(min(workers), signal.SIGKILL)
+    _, stderr = process.communicate(timeout=HANG_GUARD)
+    assert_stopped_with_one_line(process, stderr, "killed by signal 9")
+    assert not wait_gone(workers)
+    rerun_completes(site)
+
+
+def assert_stopped_with_one_line(process: subprocess.Popen, stderr: str, cause: str) -> None:
+    assert process.returncode == 3, stderr[-2000:]
+    last = [line for line in stderr.splitlines() if line.startswith("Import stopped:")]
+    assert len(last) == 1 and cause in last[0], stderr[-2000:]
+    assert "Traceback" not in stderr
+
+
+def database_ids(site: dict) -> set[int]:
+    with sqlite3.connect(site["db"]) as db:
+        return {pk for (pk,) in db.execute("select id from articles_article")}
+
+
+def indexed_ids(site: dict) -> set[int]:
+    ix = whoosh_index.open_dir(site["index"])
+    with ix.searcher() as searcher:
+        return {fields["id"] for fields in searcher.all_stored_fields()}
+
+
+HOLD_LOCK = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.fixture
+def lock_holder(tmp_path):
+    """A process that holds an index's write lock until killed, as a leftover sub-writer did."""
+    from whoosh import fields
+
+    folder = tmp_path / "lockdemo"
+    folder.mkdir()
+    ix = whoosh_index.create_in(str(folder), fields.Schema(id=fields.ID(stored=True)))
+    lock_file = folder / f"{ix.indexname}_WRITELOCK"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(lock_file)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout.readline().strip() == "locked"
+    yield ix, holder
+    holder.kill()
+    holder.wait()
+
+
+def test_a_lock_left_by_a_dead_imports_sub_writer_is_cleared(lock_holder):
+    from articles.search.backends.whoosh_writers import OwnerRecord, lock_path, open_writer
+
+    ix, holder = lock_holder
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], **TEXT)
+    dead_owner = int(gone.stdout)
+    record = OwnerRecord(lock_path(ix))
+    subwriter = [holder.pid, process_start(holder.pid)]
+    Path(record.path).write_text(
+        json.dumps({"pid": dead_owner, "start": 1, "subwriters": [subwriter]})
+    )
+    writer = open_writer(ix, timeout=5)  # would wait 5 s and fail if the lock stayed held
+    writer.add_document(id="1")
+    writer.commit()
+    assert holder.wait(5) == -signal.SIGKILL
+    assert not Path(record.path).exists()
+
+
+def test_a_lock_held_by_a_live_process_is_named_not_broken(lock_holder):
+    from articles.search.backends.whoosh_writers import open_writer
+    from articles.search.errors import IndexLockedError
+
+    ix, holder = lock_holder
+    with pytest.raises(
+        IndexLockedError, match=rf"stayed locked for 1s; held by process {holder.pid}"
+    ):
+        open_writer(ix, timeout=1)
+    assert holder.poll() is None  # a writer that is alive is never killed
+
+
+TEXT = {"capture_output": True, "text": True, "check": True}
+
+
+def process_start(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])

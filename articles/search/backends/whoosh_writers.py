@@ -156,7 +156,28 @@ def run_guarded_subwriter(
 # --- the writer --------------------------------------------------------------------------------
 
 
-class GuardedMpWriter(MpWriter):
+class TidyOnFailure:
+    """A writer that, when cancelled or failing, removes what it wrote before it lets go of
+    the lock (Whoosh leaves a cancelled segment's files for a later commit to sweep)."""
+
+    def cancel(self) -> None:
+        if self.is_closed:
+            return
+        with contextlib.suppress(Exception):
+            self._close_segment()
+        self._cleanup_on_error()
+
+    def _cleanup_on_error(self) -> None:
+        with contextlib.suppress(Exception):
+            remove_stray_files(self, temp_entries(self.storage.folder), keep_own=False)
+        super()._cleanup_on_error()  # Whoosh's release of the searcher, temp folder and lock
+
+
+class TidySegmentWriter(TidyOnFailure, SegmentWriter):
+    """Whoosh's one-process writer, tidy on failure."""
+
+
+class GuardedMpWriter(TidyOnFailure, MpWriter):
     """Whoosh's multiprocess writer with sub-writers that cannot hang or outlive it."""
 
     def __init__(self, ix: Any, *args: Any, **kwargs: Any) -> None:
@@ -264,14 +285,17 @@ class GuardedMpWriter(MpWriter):
         self._owner.remove()
 
     def cancel(self) -> None:
-        """Stop the sub-writers for real, drop what was written, release the lock."""
+        """Stop the sub-writers for real, then drop what was written and release the lock."""
+        self._stop()
+        super().cancel()
+
+    def _cleanup_on_error(self) -> None:
+        self._stop()
+        super()._cleanup_on_error()
+
+    def _stop(self) -> None:
         stop_processes(self.tasks)
-        with contextlib.suppress(Exception):
-            self._close_segment()
-        with contextlib.suppress(Exception):
-            remove_stray_files(self, temp_entries(self.storage.folder), keep_own=False)
         self._owner.remove()
-        self._cleanup_on_error()  # Whoosh's release of the temp folder and the lock
 
 
 def stop_processes(tasks: list[Any]) -> None:
@@ -305,7 +329,7 @@ def open_writer(ix: Any, *, timeout: float, procs: int = 1, **options: Any) -> S
             if procs > 1:
                 writer = GuardedMpWriter(ix, procs=procs, timeout=timeout, delay=0.05, **options)
             else:
-                writer = SegmentWriter(ix, timeout=timeout, delay=0.05, **options)
+                writer = TidySegmentWriter(ix, timeout=timeout, delay=0.05, **options)
     except LockError as error:
         holders = ", ".join(f"{pid} ({cmd[:80]})" for pid, cmd in lock_holders(path))
         held_by = f"; held by process {holders}" if holders else ""
@@ -342,10 +366,10 @@ def cancel_quietly(writer: Any) -> None:
     matters, and the lock must be released whatever state the writer is in."""
     try:
         writer.cancel()
-    except Exception:
-        logger.debug("cancelling a failed index writer", exc_info=True)
+    except Exception as error:
+        logger.debug("cancelling a failed index writer: %s", describe(error))
         with contextlib.suppress(Exception):
-            writer._cleanup_on_error()  # noqa: SLF001 - Whoosh's own release of lock and temp
+            writer._cleanup_on_error()  # Whoosh's own release of the lock and temp folder
 
 
 # --- the lock and what a dead writer left ------------------------------------------------------
