@@ -19,7 +19,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-MAX_QUERY_CHARS = 500
+from .rules import MAX_QUERY_CHARS
+
 MAX_CLAUSES = 24
 MAX_EXPANSIONS = 4  # prefix and fuzzy terms per query; each expands to a bounded term list
 MIN_PREFIX_CHARS = 2
@@ -111,10 +112,6 @@ class ParsedQuery:
     node: Node | None
     messages: list[str] = field(default_factory=list)
     text: str = ""
-
-    @property
-    def error(self) -> str | None:
-        return " ".join(self.messages) if self.messages else None
 
 
 # --- lexing --------------------------------------------------------------------------------
