@@ -12,11 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from articles.forms import search_url, toggled
+from articles.forms import search_params, search_url, toggled
 from articles.search import SearchQuery, SearchResults
 from articles.search.facets import FacetValue, facets_for, month_name
 from articles.search.rules import SORTS
 
+#: The parameters a new query typed into the search box keeps: the period and the page size
+#: (filters by source and section are kept by their checkboxes, which belong to the form).
+BOX_PARAMS = ("year", "month", "day", "per_page")
 #: Pages shown either side of the current one in the pagination bar.
 PAGE_WINDOW = 2
 CHART_WIDTH, CHART_HEIGHT, CHART_LABELS = 640, 150, 22
@@ -103,6 +106,7 @@ def page_context(query: SearchQuery, results: SearchResults) -> dict[str, Any]:
     return {
         "query": query,
         "results": results,
+        "box_params": [(name, value) for name, value in search_params(query) if name in BOX_PARAMS],
         "has_query": bool(query.q or chips),
         "first_number": first,
         "last_number": first + len(results.hits) - 1,

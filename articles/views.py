@@ -39,7 +39,7 @@ from django.views.generic import (
 from articles.forms import SearchForm, search_url
 from articles.models import NEWEST_FIRST, Article, Section, Source
 from articles.search import SearchQuery, more_like_this, search
-from articles.search.rules import MAX_QUERY_CHARS
+from articles.search.rules import MAX_PER_PAGE, MAX_QUERY_CHARS, SORT_NAMES
 from articles.search_page import page_context
 
 logger = logging.getLogger(__name__)
@@ -162,7 +162,11 @@ class SearchHelpView(TemplateView):
     """The query language, taught by examples that run when clicked."""
 
     template_name = "articles/search_help.html"
-    extra_context = {"help_sections": HELP_SECTIONS}
+    extra_context = {
+        "help_sections": HELP_SECTIONS,
+        "sort_names": SORT_NAMES,
+        "max_per_page": MAX_PER_PAGE,
+    }
 
 
 @require_safe

@@ -8,8 +8,10 @@ dataclasses that a backend (Whoosh today, PostgreSQL later) evaluates its own wa
 It never raises for user input. Malformed text (unbalanced quotes or brackets, a lone operator,
 a wildcard with nothing before it, pages of junk) is interpreted leniently and each repair is
 described in ``ParsedQuery.messages`` so the page can say what it did. Costly constructs are
-bounded here, before any index is touched: the text is cut at ``MAX_QUERY_CHARS``, at most
-``MAX_CLAUSES`` terms are kept and at most ``MAX_EXPANSIONS`` wildcard or fuzzy terms.
+bounded here, before any index is touched: the text is cut at ``rules.MAX_QUERY_CHARS`` (the
+same limit the search form enforces), at most ``MAX_CLAUSES`` terms are kept and at most
+``MAX_EXPANSIONS`` wildcard or fuzzy terms. What each node means to a backend is written in
+``backends.SearchBackend``.
 """
 
 from __future__ import annotations
