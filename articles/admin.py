@@ -14,10 +14,8 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
-from django.utils.text import slugify
 
 from . import admin_views
-from .importer import SLUG_LENGTH
 from .models import (
     Article,
     ImportRun,
@@ -26,6 +24,7 @@ from .models import (
     Source,
     display_name,
     label_key,
+    slug_for,
     unique_slug,
 )
 
@@ -66,8 +65,7 @@ class ArticleAdminForm(forms.ModelForm):
         return data
 
     def _free_slug(self, title: str) -> str:
-        base = slugify(title)[:SLUG_LENGTH].strip("-") or "article"
-        return unique_slug(Article, base, exclude_pk=self.instance.pk)
+        return unique_slug(Article, slug_for(title), exclude_pk=self.instance.pk)
 
     def _refuse_duplicate(self, fingerprint: str) -> None:
         twin = Article.objects.filter(fingerprint=fingerprint).exclude(pk=self.instance.pk).first()
@@ -121,8 +119,7 @@ class ArticleAdmin(admin.ModelAdmin):
         self.message_user(request, f"Re-indexed {len(ids)} articles.", messages.SUCCESS)
 
     def has_import_permission(self, request: HttpRequest) -> bool:
-        """An import both creates and updates articles, so it needs both permissions."""
-        return self.has_add_permission(request) and self.has_change_permission(request)
+        return admin_views.may_import(self, request)
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict | None = None

@@ -1,5 +1,10 @@
 """The admin's own pages: importing uploaded seed files, and the search index's health.
 
+The pages are plain functions of a ``ModelAdmin`` and a request, wired up by
+``ArticleAdmin.get_urls``; this module never imports ``articles.admin``, so the two do not
+import each other. The index comparison and its repair are ``articles.index_health``, shared
+with ``check_index``.
+
 Uploads are untrusted input handled on the server, so they are unpacked with care: every zip
 member is checked against the central directory before anything is written (names that climb
 out of the folder, absolute names, symlinks, too many members, too many bytes), the byte limit
@@ -18,11 +23,12 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.admin import ModelAdmin
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -31,10 +37,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from .importer import SEED_SUFFIX, FileReport, ImportSummary, import_paths
-from .models import Article, ImportRun
-
-if TYPE_CHECKING:
-    from .admin import ArticleAdmin
+from .index_health import fix_drift, index_health
+from .models import ImportRun
 
 ZIP_SUFFIX = ".zip"
 CHUNK_BYTES = 64 * 1024
@@ -326,9 +330,14 @@ def _relative(path: str, folder: Path) -> str:
         return path
 
 
-def import_view(model_admin: ArticleAdmin, request: HttpRequest) -> HttpResponse:
+def may_import(model_admin: ModelAdmin, request: HttpRequest) -> bool:
+    """An import both creates and updates articles, so it needs both permissions."""
+    return model_admin.has_add_permission(request) and model_admin.has_change_permission(request)
+
+
+def import_view(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
     """Upload seed files and show the importer's per-file report and summary line."""
-    if not model_admin.has_import_permission(request):
+    if not may_import(model_admin, request):
         raise PermissionDenied
     summary: ImportSummary | None = None
     rows: list[ReportRow] = []
@@ -369,47 +378,7 @@ def _row(report: FileReport) -> ReportRow:
 # --- the index-health page -------------------------------------------------------------------
 
 
-@dataclass
-class IndexHealth:
-    """The database and the search index compared: what is missing, what is stale."""
-
-    in_database: int
-    in_index: int
-    missing: list[int]
-    stale: list[int]
-
-    @property
-    def drift(self) -> bool:
-        return bool(self.missing or self.stale)
-
-
-def index_health() -> IndexHealth:
-    """Compare article ids in the database with those in the index (both read in full)."""
-    from .search import indexed_ids
-
-    database = set(Article.objects.values_list("id", flat=True))
-    indexed = indexed_ids()
-    return IndexHealth(
-        in_database=len(database),
-        in_index=len(indexed),
-        missing=sorted(database - indexed),
-        stale=sorted(indexed - database),
-    )
-
-
-def fix_drift() -> IndexHealth:
-    """Index what the index lacks and drop what it holds for articles that no longer exist."""
-    from .search import index_articles, unindex_articles
-
-    health = index_health()
-    if health.missing:
-        index_articles(health.missing)
-    if health.stale:
-        unindex_articles(health.stale)
-    return health
-
-
-def index_health_view(model_admin: ArticleAdmin, request: HttpRequest) -> HttpResponse:
+def index_health_view(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
     """Show drift between database and index; POST fixes it (then redirects, so reload is safe)."""
     if request.method == "POST":
         if not model_admin.has_change_permission(request):

@@ -17,13 +17,10 @@ from django.views.decorators.http import require_safe
 from articles.forms import SearchForm, search_params
 from articles.models import Article
 from articles.search import more_like_this, search
+from articles.search.rules import SNIPPET_CHARS
 
 if TYPE_CHECKING:
     from articles.search import FacetValue, Hit, SearchResults
-
-FACET_KEYS = ("source", "section", "year", "month", "day")
-RELATED_LIMIT = 5
-SNIPPET_CHARS = 240
 
 
 def iso(value: Any) -> str | None:
@@ -48,7 +45,7 @@ def hit_json(hit: Hit) -> dict[str, Any]:
 
 
 def results_json(query_text: str, filters: dict, results: SearchResults) -> dict[str, Any]:
-    facets = results.facets or {}
+    """The search as JSON; facets in the order the search page lists them."""
     return {
         "query": query_text,
         "filters": filters,
@@ -58,7 +55,8 @@ def results_json(query_text: str, filters: dict, results: SearchResults) -> dict
         "per_page": results.per_page,
         "results": [hit_json(hit) for hit in results.hits],
         "facets": {
-            key: [facet_json(f) for f in facets[key]] for key in FACET_KEYS if key in facets
+            name: [facet_json(value) for value in values]
+            for name, values in (results.facets or {}).items()
         },
         "suggestion": results.suggestion,
         # A query the parser could not read fully: still a 200 with whatever it did match.
@@ -95,7 +93,7 @@ def article_api(request: HttpRequest, pk: int) -> JsonResponse:
     article = Article.objects.select_related("source", "section").filter(pk=pk).first()
     if article is None:
         return JsonResponse({"error": f"No article with id {pk}."}, status=404)
-    related = [i for i in more_like_this(article.pk, limit=RELATED_LIMIT) if i != article.pk]
+    related = [i for i in more_like_this(article.pk) if i != article.pk]
     return JsonResponse(
         {
             "id": article.pk,

@@ -16,17 +16,23 @@ from django import forms
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from articles.search import MAX_PAGE, MAX_PER_PAGE, SearchQuery
-
-SORTS = (
-    ("relevance", "Best match"),
-    ("newest", "Newest first"),
-    ("oldest", "Oldest first"),
+from articles.search import SearchQuery
+from articles.search.rules import (
+    DEFAULT_PER_PAGE,
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    MAX_QUERY_CHARS,
+    SORT_NAMES,
+    SORTS,
 )
-DEFAULT_PER_PAGE = 20
-MAX_QUERY_LENGTH = 500
+
 MAX_FILTER_VALUES = 50
 MIN_YEAR, MAX_YEAR = 1, 9999
+
+
+def _one_of(names: tuple[str, ...]) -> str:
+    """Names as a reader lists them: `a, b or c`."""
+    return f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def _messages(text: str) -> dict[str, str]:
@@ -71,9 +77,9 @@ class SearchForm(forms.Form):
 
     q = forms.CharField(
         required=False,
-        max_length=MAX_QUERY_LENGTH,
+        max_length=MAX_QUERY_CHARS,
         error_messages={
-            "max_length": f"The search can be at most {MAX_QUERY_LENGTH} characters long."
+            "max_length": f"The search can be at most {MAX_QUERY_CHARS} characters long."
         },
     )
     source = ValueListField(required=False, label_name="source")
@@ -109,7 +115,7 @@ class SearchForm(forms.Form):
     sort = forms.ChoiceField(
         required=False,
         choices=[("", "Default"), *SORTS],
-        error_messages={"invalid_choice": "Sort must be one of relevance, newest or oldest."},
+        error_messages={"invalid_choice": f"Sort must be one of {_one_of(SORT_NAMES)}."},
     )
     page = forms.IntegerField(
         required=False,

@@ -20,14 +20,12 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.text import slugify
 
 from . import search, seedfile
-from .models import Article, ImportRun, Label, Section, Source, label_key
+from .models import Article, ImportRun, Label, Section, Source, label_key, slug_for
 
 STATUSES = ("created", "updated", "unchanged", "duplicate", "skipped", "failed")
 SEED_SUFFIX = ".txt"
-SLUG_LENGTH = 200
 
 
 @dataclass
@@ -394,7 +392,7 @@ def archive_time(value: datetime | None) -> datetime | None:
 
 def _assign_unique_slugs(articles: list[Article], fingerprints: list[str]) -> None:
     """Slugs from titles, made unique with a piece of the fingerprint when a title repeats."""
-    bases = [slugify(a.title)[:SLUG_LENGTH].strip("-") or "article" for a in articles]
+    bases = [slug_for(a.title) for a in articles]
     candidates = set(bases)
     for base, fp in zip(bases, fingerprints, strict=True):
         candidates.update({f"{base}-{fp[:8]}", f"{base}-{fp[:16]}"})

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-import re
-
 from django.db import models
+from django.db.models import F
 from django.urls import reverse
 from django.utils.text import slugify
 
+from articles.search.rules import display_name, label_key
 
-def label_key(name: str) -> str:
-    """The identity of a source or section name: `AFP`, ` afp` and `Afp ` are one source."""
-    return re.sub(r"\s+", " ", name).strip().casefold()
+#: Longest slug made from a title or name, leaving room in the column for a suffix that makes
+#: it unique.
+SLUG_LENGTH = 200
+
+#: Newest first, undated articles last on every database (PostgreSQL sorts NULLs first), ties
+#: by id: the order of every list of articles.
+NEWEST_FIRST = (F("published").desc(nulls_last=True), "-id")
 
 
-def display_name(name: str) -> str:
-    return re.sub(r"\s+", " ", name).strip()
+def slug_for(text: str, fallback: str = "article") -> str:
+    """The slug a title or name starts from, before it is made unique (the importer, the admin
+    and labels each do that their own way): ASCII words joined by hyphens, or ``fallback`` when
+    nothing of the text survives (a title in Arabic script)."""
+    return slugify(text)[:SLUG_LENGTH].strip("-") or fallback
 
 
 class LabelQuerySet(models.QuerySet):
@@ -45,7 +52,7 @@ class Label(models.Model):
         self.name = display_name(self.name)
         self.key = label_key(self.name)
         if not self.slug:
-            self.slug = slugify(self.name) or f"{type(self).__name__.lower()}-{self.key[:40]}"
+            self.slug = slug_for(self.name, f"{type(self).__name__.lower()}-{self.key[:40]}")
         super().save(*args, **kwargs)
 
     @classmethod
@@ -56,7 +63,7 @@ class Label(models.Model):
             return None
         label = cls.objects.filter(key=key).first()
         if label is None:
-            label = cls(name=name, slug=unique_slug(cls, slugify(name) or "unnamed"))
+            label = cls(name=name, slug=unique_slug(cls, slug_for(name, "unnamed")))
             label.save()
         return label
 

@@ -6,9 +6,11 @@ transaction commits, never before: a rolled-back edit must not reach the index. 
 source or section reindexes its articles, since hits and facets show the names.
 
 Changes inside one transaction are gathered and written in one index commit per transaction
-(a bulk delete of 1,000 rows is one writer, not 1,000). ``suspended()`` turns this off for code
-that indexes in batches itself (the importer). Importing this module connects the receivers;
-``articles.apps.ArticlesConfig.ready`` imports it.
+(a bulk delete of 1,000 rows is one writer, not 1,000). The importer writes with
+``bulk_create``/``bulk_update``, which send no signals, and indexes each committed batch itself
+(``search.bulk_indexer``). ``suspended()`` turns the receivers off for code that wants the
+index left alone (tests use it to make the index drift on purpose). Importing this module
+connects the receivers; ``articles.apps.ArticlesConfig.ready`` imports it.
 """
 
 from __future__ import annotations
@@ -159,15 +161,6 @@ def connect() -> None:
         name = label.__name__.lower()
         pre_save.connect(label_saving, sender=label, dispatch_uid=f"search_{name}_saving")
         post_save.connect(label_saved, sender=label, dispatch_uid=f"search_{name}_saved")
-
-
-def disconnect() -> None:
-    post_save.disconnect(sender=Article, dispatch_uid="search_article_saved")
-    post_delete.disconnect(sender=Article, dispatch_uid="search_article_deleted")
-    for label in (Source, Section):
-        name = label.__name__.lower()
-        pre_save.disconnect(sender=label, dispatch_uid=f"search_{name}_saving")
-        post_save.disconnect(sender=label, dispatch_uid=f"search_{name}_saved")
 
 
 connect()

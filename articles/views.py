@@ -1,20 +1,18 @@
 """The archive's HTML pages: home, search, article, browsing by source, section and date.
 
-Views stay thin: the search page runs `SearchForm -> search() -> template`, the rest are ORM
-queries with `select_related` so a page costs a fixed number of queries however long its lists.
-The helpers below turn a `SearchResults` into plain data for the template (facet items with the
-URL that toggles them, removable filter chips, chart bars, page links), so the template never
-builds a URL by hand and the tests can check every link.
+Views stay thin: the search page runs `SearchForm -> search() -> template` (its sidebar, chips,
+chart and page links are built in `articles.search_page`), the rest are ORM queries with
+`select_related` so a page costs a fixed number of queries however long its lists.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -28,7 +26,6 @@ from django.shortcuts import get_object_or_404, render
 from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dates import MONTHS
 from django.views.decorators.http import require_safe
 from django.views.generic import (
     ArchiveIndexView,
@@ -39,22 +36,16 @@ from django.views.generic import (
     YearArchiveView,
 )
 
-from articles.forms import SORTS, SearchForm, search_url, toggled
-from articles.models import Article, Section, Source
-from articles.search import SearchQuery, SearchResults, more_like_this, search
+from articles.forms import SearchForm, search_url
+from articles.models import NEWEST_FIRST, Article, Section, Source
+from articles.search import SearchQuery, more_like_this, search
+from articles.search.rules import MAX_PER_PAGE, MAX_QUERY_CHARS, SORT_NAMES
+from articles.search_page import page_context
 
 logger = logging.getLogger(__name__)
 
 LATEST_ON_HOME = 10
 LABELS_ON_HOME = 12
-RELATED_LIMIT = 5
-# Pages shown either side of the current one in the pagination bar.
-PAGE_WINDOW = 2
-
-
-def newest_first(queryset: QuerySet[Article]) -> QuerySet[Article]:
-    """Newest first with undated articles last on every database (PostgreSQL puts NULLs first)."""
-    return queryset.order_by(F("published").desc(nulls_last=True), "-id")
 
 
 def article_list(queryset: QuerySet[Article] | None = None) -> QuerySet[Article]:
@@ -104,7 +95,7 @@ def home(request: HttpRequest) -> HttpResponse:
     """The front door: a search box, and enough of the archive's shape to start browsing."""
     context = {
         "article_count": Article.objects.count(),
-        "latest": newest_first(article_list())[:LATEST_ON_HOME],
+        "latest": article_list().order_by(*NEWEST_FIRST)[:LATEST_ON_HOME],
         "sources": Source.objects.with_counts().filter(article_count__gt=0)[:LABELS_ON_HOME],
         "sections": Section.objects.with_counts().filter(article_count__gt=0)[:LABELS_ON_HOME],
         "years": period_counts("year", ordering="DESC"),
@@ -171,7 +162,11 @@ class SearchHelpView(TemplateView):
     """The query language, taught by examples that run when clicked."""
 
     template_name = "articles/search_help.html"
-    extra_context = {"help_sections": HELP_SECTIONS}
+    extra_context = {
+        "help_sections": HELP_SECTIONS,
+        "sort_names": SORT_NAMES,
+        "max_per_page": MAX_PER_PAGE,
+    }
 
 
 @require_safe
@@ -193,265 +188,6 @@ def opensearch(request: HttpRequest) -> HttpResponse:
 # --- search page ---------------------------------------------------------------------------
 
 
-@dataclass
-class FacetItem:
-    """One facet value as the sidebar shows it: a checkbox or link that toggles this value."""
-
-    value: str
-    label: str
-    count: int
-    selected: bool
-    url: str
-    input_id: str = ""
-
-
-@dataclass
-class FacetGroup:
-    key: str
-    title: str
-    # Multi-select groups are checkboxes in the search form; the others are links.
-    multiple: bool
-    items: list[FacetItem] = field(default_factory=list)
-    param: str = ""
-
-
-@dataclass
-class Chip:
-    """An active filter, shown with a link that removes just that filter."""
-
-    kind: str
-    label: str
-    url: str
-
-    @property
-    def aria_label(self) -> str:
-        return f"Remove filter: {self.kind} {self.label}"
-
-
-@dataclass
-class Bar:
-    label: str
-    title: str
-    count: int
-    url: str | None
-    selected: bool
-    x: float = 0.0
-    y: float = 0.0
-    width: float = 0.0
-    height: float = 0.0
-    label_x: float = 0.0
-    show_label: bool = True
-    minor_label: bool = False  # hidden on narrow screens, where labels would collide
-
-
-@dataclass
-class Chart:
-    caption: str
-    bars: list[Bar]
-    width: int
-    height: int
-    baseline: int
-
-    @property
-    def label_y(self) -> int:
-        return self.height - 6
-
-
-@dataclass
-class PageLink:
-    number: int | None  # None is the gap between distant pages
-    url: str = ""
-    current: bool = False
-
-
-def facet_number(value: object) -> int | None:
-    """A year, month or day facet value as a number ("1987", "03", "1987-03" -> 3)."""
-    digits = "".join(ch if ch.isdigit() else " " for ch in str(value)).split()
-    return int(digits[-1]) if digits else None
-
-
-def month_name(month: int) -> str:
-    return str(MONTHS.get(month, month))
-
-
-def facet_groups(query: SearchQuery, results: SearchResults) -> list[FacetGroup]:
-    """The sidebar: source and section as checkboxes, then the date facets as links.
-
-    A chosen value the results no longer mention is still listed (with count 0): otherwise
-    submitting the form would silently drop it.
-    """
-    facets = results.facets or {}
-    groups = []
-    for key, title, attr in (("source", "Source", "sources"), ("section", "Section", "sections")):
-        chosen = getattr(query, attr)
-        group = FacetGroup(key=key, title=title, multiple=True, param=key)
-        listed = set()
-        for n, facet in enumerate(facets.get(key, [])):
-            value = str(facet.value)
-            listed.add(value)
-            group.items.append(
-                FacetItem(
-                    value=value,
-                    label=str(facet.label or value),
-                    count=facet.count,
-                    selected=value in chosen,
-                    url=search_url(query, **{attr: toggled(chosen, value)}),
-                    input_id=f"facet-{key}-{n}",
-                )
-            )
-        for n, value in enumerate(v for v in chosen if v not in listed):
-            group.items.insert(
-                n,
-                FacetItem(
-                    value=value,
-                    label=value,
-                    count=0,
-                    selected=True,
-                    url=search_url(query, **{attr: toggled(chosen, value)}),
-                    input_id=f"facet-{key}-chosen-{n}",
-                ),
-            )
-        groups.append(group)
-
-    groups.append(_date_group(query, facets, "year", "Year"))
-    if query.year is not None:
-        groups.append(_date_group(query, facets, "month", f"Month of {query.year}"))
-    if query.month is not None:
-        groups.append(_date_group(query, facets, "day", f"Day of {month_name(query.month)}"))
-    return groups
-
-
-def _date_group(query: SearchQuery, facets: dict, key: str, title: str) -> FacetGroup:
-    group = FacetGroup(key=key, title=title, multiple=False, param=key)
-    current = getattr(query, key)
-    items = []
-    for facet in facets.get(key, []):
-        number = facet_number(facet.value)
-        if number is None:
-            continue
-        selected = number == current
-        label = month_name(number) if key == "month" else str(number)
-        url = search_url(query, **{key: None if selected else number})
-        items.append(FacetItem(str(facet.value), label, facet.count, selected, url))
-    if current is not None and not any(item.selected for item in items):
-        label = month_name(current) if key == "month" else str(current)
-        items.append(FacetItem(str(current), label, 0, True, search_url(query, **{key: None})))
-    group.items = sorted(items, key=lambda item: facet_number(item.value) or 0)
-    if key == "year":
-        group.items.reverse()  # newest year first: the likeliest next click
-    return group
-
-
-def active_filters(query: SearchQuery) -> list[Chip]:
-    """Every filter in force, each with the URL of the same search without it."""
-    chips = [
-        Chip("Source", value, search_url(query, sources=toggled(query.sources, value)))
-        for value in query.sources
-    ]
-    chips += [
-        Chip("Section", value, search_url(query, sections=toggled(query.sections, value)))
-        for value in query.sections
-    ]
-    if query.year is not None:
-        chips.append(Chip("Year", str(query.year), search_url(query, year=None)))
-    if query.month is not None:
-        chips.append(
-            Chip("Month", f"{month_name(query.month)} {query.year}", search_url(query, month=None))
-        )
-    if query.day is not None:
-        label = f"{query.day} {month_name(query.month)} {query.year}"
-        chips.append(Chip("Day", label, search_url(query, day=None)))
-    if query.date_from:
-        chips.append(Chip("From", str(query.date_from), search_url(query, date_from=None)))
-    if query.date_to:
-        chips.append(Chip("To", str(query.date_to), search_url(query, date_to=None)))
-    return chips
-
-
-CHART_WIDTH, CHART_HEIGHT, CHART_LABELS = 640, 150, 22
-# A year axis longer than this would be mostly empty bars; then only the years with matches show.
-MAX_FILLED_YEARS = 60
-
-
-def coverage_chart(query: SearchQuery, results: SearchResults) -> Chart | None:
-    """Matches per year (per month once a year is chosen), as bars that narrow the search.
-
-    Geometry is computed here so the template only prints numbers into an inline SVG: the chart
-    needs no JavaScript and no charting library.
-    """
-    facets = results.facets or {}
-    if query.year is None:
-        counts = {facet_number(f.value): f.count for f in facets.get("year", [])}
-        counts.pop(None, None)
-        if not counts:
-            return None
-        years = sorted(counts)
-        if years[-1] - years[0] < MAX_FILLED_YEARS:
-            years = list(range(years[0], years[-1] + 1))
-        bars = [
-            Bar(
-                label=str(year),
-                title=f"{year}: {_matches(counts.get(year, 0))}",
-                count=counts.get(year, 0),
-                url=search_url(query, year=year) if counts.get(year) else None,
-                selected=False,
-            )
-            for year in years
-        ]
-        caption = "Matches per year"
-    else:
-        counts = {facet_number(f.value): f.count for f in facets.get("month", [])}
-        counts.pop(None, None)
-        if not any(counts.values()):
-            return None
-        bars = [
-            Bar(
-                label=month_name(month)[:3],
-                title=f"{month_name(month)} {query.year}: {_matches(counts.get(month, 0))}",
-                count=counts.get(month, 0),
-                url=search_url(query, month=month) if counts.get(month) else None,
-                selected=month == query.month,
-            )
-            for month in range(1, 13)
-        ]
-        caption = f"Matches per month in {query.year}"
-    peak = max(bar.count for bar in bars) or 1
-    slot = CHART_WIDTH / len(bars)
-    every = max(1, round(len(bars) / 12))  # at most about a dozen axis labels
-    shown = 0
-    for n, bar in enumerate(bars):
-        bar.width = round(max(slot * 0.8, 1), 2)
-        bar.x = round(n * slot + (slot - bar.width) / 2, 2)
-        bar.height = round(CHART_HEIGHT * bar.count / peak, 2) if bar.count else 0
-        bar.y = round(CHART_HEIGHT - bar.height, 2)
-        bar.label_x = round(n * slot + slot / 2, 2)
-        bar.show_label = n % every == 0
-        if bar.show_label:
-            bar.minor_label = len(bars) > 6 and shown % 2 == 1
-            shown += 1
-    return Chart(caption, bars, CHART_WIDTH, CHART_HEIGHT + CHART_LABELS, CHART_HEIGHT)
-
-
-def _matches(count: int) -> str:
-    return f"{count} matching article{'' if count == 1 else 's'}"
-
-
-def page_links(query: SearchQuery, results: SearchResults) -> list[PageLink]:
-    """Page numbers around the current page, with the first and last always reachable."""
-    if results.pages <= 1:
-        return []
-    current, last = results.page, results.pages
-    wanted = {1, last, *range(current - PAGE_WINDOW, current + PAGE_WINDOW + 1)}
-    links: list[PageLink] = []
-    previous = 0
-    for number in sorted(n for n in wanted if 1 <= n <= last):
-        if number - previous > 1:
-            links.append(PageLink(None))
-        links.append(PageLink(number, search_url(query, page=number), number == current))
-        previous = number
-    return links
-
-
 @require_safe
 def search_page(request: HttpRequest) -> HttpResponse:
     """The search results page; the URL holds its whole state.
@@ -463,34 +199,10 @@ def search_page(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
     valid = form.is_valid()
     query = form.to_query()
-    results = search(query)
-    filters = active_filters(query)
-    has_query = bool(query.q or filters)
-    first = (results.page - 1) * results.per_page + 1
     context = {
         "form": form,
         "form_error": "" if valid else form.error_message(),
-        "query": query,
-        "results": results,
-        "has_query": has_query,
-        "first_number": first,
-        "last_number": first + len(results.hits) - 1,
-        "facet_groups": facet_groups(query, results),
-        "chips": filters,
-        "clear_filters_url": search_url(
-            SearchQuery(q=query.q, sort=query.sort, per_page=query.per_page)
-        ),
-        "chart": coverage_chart(query, results),
-        "sorts": SORTS,
-        "current_sort": query.sort or ("relevance" if query.q else "newest"),
-        "page_links": page_links(query, results),
-        "previous_url": search_url(query, page=results.page - 1) if results.page > 1 else "",
-        "next_url": (
-            search_url(query, page=results.page + 1) if results.page < results.pages else ""
-        ),
-        "suggestion_url": (search_url(query, q=results.suggestion) if results.suggestion else ""),
-        "past_the_end": results.total > 0 and not results.hits,
-        "last_page_url": search_url(query, page=max(results.pages, 1)),
+        **page_context(query, search(query)),
     }
     return render(request, "articles/search.html", context, status=200 if valid else 400)
 
@@ -503,7 +215,7 @@ def highlight_words(request: HttpRequest) -> str:
     reader came from (Referer), so a link copied from the results still highlights."""
     words = request.GET.get("highlight", "")
     if words:
-        return words[:500]
+        return words[:MAX_QUERY_CHARS]
     referer = request.headers.get("referer", "")
     if not referer:
         return ""
@@ -512,7 +224,7 @@ def highlight_words(request: HttpRequest) -> str:
         return ""
     if parts.path != reverse("articles:search"):
         return ""
-    return parse_qs(parts.query).get("q", [""])[-1][:500]
+    return parse_qs(parts.query).get("q", [""])[-1][:MAX_QUERY_CHARS]
 
 
 def related_articles(article: Article) -> list[Article]:
@@ -520,7 +232,7 @@ def related_articles(article: Article) -> list[Article]:
 
     (`more_like_this` answers [] rather than raising, so a broken index never breaks the page.)
     """
-    ids = more_like_this(article.pk, limit=RELATED_LIMIT)
+    ids = more_like_this(article.pk)
     if not ids:
         return []
     found = article_list().in_bulk([i for i in ids if i != article.pk])
@@ -600,7 +312,7 @@ class LabelDetailView(ListView):
 
     def get_queryset(self) -> QuerySet[Article]:
         self.label = get_object_or_404(self.model, slug=self.kwargs["slug"])
-        return newest_first(article_list(self.label.articles.all()))
+        return article_list(self.label.articles.all()).order_by(*NEWEST_FIRST)
 
     def get_context_data(self, **kwargs) -> dict:
         search_link = search_url(SearchQuery(**{self.search_field: (self.label.name,)}))
@@ -651,7 +363,7 @@ class ArchiveMixin:
     min_year, max_year = 2, 9998
 
     queryset = article_list()
-    ordering = (F("published").desc(nulls_last=True), "-id")
+    ordering = NEWEST_FIRST
 
     def get_year(self) -> int | str:
         year = super().get_year()

@@ -9,6 +9,15 @@ anything a reader can type. The index is kept in step by ``index_articles`` /
 
 The backend is chosen by ``settings.NEWSARCHIVE_SEARCH_BACKEND`` (a dotted class path), one
 instance per index folder, so a PostgreSQL backend can come later without touching callers.
+What a backend must do is written in ``backends.SearchBackend``.
+
+The package's modules, by what you would change in them:
+- ``rules``: the sorts and their labels, page sizes, query and snippet lengths, how many related
+  articles, the yyyymmdd day encoding, what makes two source names one;
+- ``query``: the reader's query language, parsed into a backend-neutral tree;
+- ``facets``: which facets a search shows, their labels, order and toggles;
+- ``highlight``: snippets and marked titles;
+- ``backends``: the backend contract; ``backends/whoosh.py`` the Whoosh backend.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from django.conf import settings
@@ -31,6 +40,16 @@ from .backends import BulkIndexer, Filters, SearchBackend
 from .errors import IndexLockedError, IndexWriteError
 from .facets import FacetValue, facet_results, facets_for
 from .highlight import highlight, make_matcher, snippet
+from .rules import (
+    DEFAULT_PER_PAGE,
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    RELATED_COUNT,
+    SORT_NAMES,
+    day_number,
+    effective_sort,
+    label_key,
+)
 
 __all__ = [
     "FacetValue",
@@ -38,7 +57,6 @@ __all__ = [
     "BulkIndexer",
     "IndexLockedError",
     "IndexWriteError",
-    "QueryError",
     "SearchQuery",
     "SearchResults",
     "bulk_indexer",
@@ -57,14 +75,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SORTS = ("relevance", "newest", "oldest")
-MAX_PER_PAGE = 100
-MAX_PAGE = 10_000
-
-
-class QueryError(ValueError):
-    """A query the service refuses outright; ``search()`` reports problems in ``error`` instead."""
-
 
 @dataclass(frozen=True)
 class SearchQuery:
@@ -78,9 +88,9 @@ class SearchQuery:
     day: int | None = None
     date_from: date | None = None
     date_to: date | None = None
-    sort: str = ""  # "relevance" | "newest" | "oldest" | "" (relevance with words, else newest)
+    sort: str = ""  # one of rules.SORT_NAMES, or "" for the default (rules.effective_sort)
     page: int = 1
-    per_page: int = 20
+    per_page: int = DEFAULT_PER_PAGE
 
 
 @dataclass
@@ -106,6 +116,9 @@ class SearchResults:
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
     suggestion: str | None = None
     error: str | None = None
+    #: The order the hits are in: the query's sort, or the default it resolved to ("" when
+    #: the search could not be run).
+    sort: str = ""
 
 
 # --- the backend ---------------------------------------------------------------------------
@@ -147,12 +160,13 @@ def search(query: SearchQuery) -> SearchResults:
     query, notes = _normalise(query)
     parsed = query_language.parse(query.q)
     notes.extend(parsed.messages)
+    sort = effective_sort(query.sort, has_words=parsed.node is not None)
     per_page = query.per_page
     facet_names = [f.name for f in facets_for(query)]
     offset = (query.page - 1) * per_page
     backend = get_backend()
     try:
-        found = backend.search(parsed, _filters(query), query.sort, offset, per_page, facet_names)
+        found = backend.search(parsed, _filters(query), sort, offset, per_page, facet_names)
         hits = _hits(found.ids, found.terms, backend)
     except Exception:
         # A reader's query must never produce a server error; the log keeps the details.
@@ -176,6 +190,7 @@ def search(query: SearchQuery) -> SearchResults:
         facets=facet_results(query, found.facets),
         suggestion=found.suggestion,
         error=" ".join(notes) if notes else None,
+        sort=sort,
     )
 
 
@@ -183,10 +198,10 @@ def _normalise(query: SearchQuery) -> tuple[SearchQuery, list[str]]:
     """Clamp paging, drop impossible dates and unknown sorts, rather than failing."""
     notes: list[str] = []
     changes: dict = {}
-    if query.sort not in ("", *SORTS):
+    if query.sort not in ("", *SORT_NAMES):
         notes.append(f"Unknown sort “{query.sort}”; the default order was used.")
         changes["sort"] = ""
-    per_page = query.per_page if isinstance(query.per_page, int) else 20
+    per_page = query.per_page if isinstance(query.per_page, int) else DEFAULT_PER_PAGE
     changes["per_page"] = min(max(per_page, 1), MAX_PER_PAGE)
     page = query.page if isinstance(query.page, int) else 1
     changes["page"] = min(max(page, 1), MAX_PAGE)
@@ -204,25 +219,18 @@ def _normalise(query: SearchQuery) -> tuple[SearchQuery, list[str]]:
     changes["sources"] = tuple(s for s in query.sources if s and s.strip())
     changes["sections"] = tuple(s for s in query.sections if s and s.strip())
     changes["q"] = query.q or ""
-    from dataclasses import replace
-
     return replace(query, **changes), notes
 
 
 def _filters(query: SearchQuery) -> Filters:
-    from articles.models import label_key
-
-    def day_number(d: date | None) -> int | None:
-        return d.year * 10000 + d.month * 100 + d.day if d else None
-
     return Filters(
         sources=frozenset(label_key(s) for s in query.sources),
         sections=frozenset(label_key(s) for s in query.sections),
         year=query.year,
         month=query.month if query.year is not None or query.month is not None else None,
         day=query.day,
-        day_from=day_number(query.date_from),
-        day_to=day_number(query.date_to),
+        day_from=day_number(query.date_from) if query.date_from else None,
+        day_to=day_number(query.date_to) if query.date_to else None,
     )
 
 
@@ -230,6 +238,8 @@ def _hits(ids: list[int], terms: frozenset[str], backend: SearchBackend) -> list
     """Hits in the backend's order, read from the database (only the page's rows)."""
     if not ids:
         return []
+    # Imported here: the search package must import without Django's app registry (index
+    # sub-writers started with spawn import it to unpickle the codec; see whoosh_codec).
     from articles.models import Article
 
     rows = (
@@ -311,7 +321,7 @@ def unindex_articles(ids: Iterable[int]) -> None:
     get_backend().unindex_articles(ids)
 
 
-def more_like_this(article_id: int, limit: int = 5) -> list[int]:
+def more_like_this(article_id: int, limit: int = RELATED_COUNT) -> list[int]:
     """Ids of the articles most similar to this one (by its distinctive words), best first."""
     try:
         return get_backend().more_like_this(article_id, limit)

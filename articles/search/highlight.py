@@ -12,7 +12,8 @@ import re
 from collections.abc import Callable, Iterator
 from html import escape
 
-SNIPPET_CHARS = 240
+from .rules import SNIPPET_CHARS
+
 _SCAN_CHARS = 6_000  # look for matches in the opening stretch only: it is where the best
 # news snippet is, and scanning whole long bodies was half the cost of a results page
 

@@ -8,8 +8,10 @@ dataclasses that a backend (Whoosh today, PostgreSQL later) evaluates its own wa
 It never raises for user input. Malformed text (unbalanced quotes or brackets, a lone operator,
 a wildcard with nothing before it, pages of junk) is interpreted leniently and each repair is
 described in ``ParsedQuery.messages`` so the page can say what it did. Costly constructs are
-bounded here, before any index is touched: the text is cut at ``MAX_QUERY_CHARS``, at most
-``MAX_CLAUSES`` terms are kept and at most ``MAX_EXPANSIONS`` wildcard or fuzzy terms.
+bounded here, before any index is touched: the text is cut at ``rules.MAX_QUERY_CHARS`` (the
+same limit the search form enforces), at most ``MAX_CLAUSES`` terms are kept and at most
+``MAX_EXPANSIONS`` wildcard or fuzzy terms. What each node means to a backend is written in
+``backends.SearchBackend``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-MAX_QUERY_CHARS = 500
+from .rules import MAX_QUERY_CHARS
+
 MAX_CLAUSES = 24
 MAX_EXPANSIONS = 4  # prefix and fuzzy terms per query; each expands to a bounded term list
 MIN_PREFIX_CHARS = 2
@@ -111,10 +114,6 @@ class ParsedQuery:
     node: Node | None
     messages: list[str] = field(default_factory=list)
     text: str = ""
-
-    @property
-    def error(self) -> str | None:
-        return " ".join(self.messages) if self.messages else None
 
 
 # --- lexing --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertInHTML, assertNotContains
 
-from articles import views
+from articles import search_page, views
 from articles.search import SearchQuery
 from articles.templatetags.archive_extras import highlight, highlight_terms
 
@@ -837,4 +837,4 @@ def test_500_page_renders_without_database_or_request(django_assert_num_queries)
 
 def test_search_form_view_helpers_never_need_the_database(django_assert_num_queries):
     with django_assert_num_queries(0):
-        views.active_filters(SearchQuery(sources=("AFP",), year=2015, month=3, day=5))
+        search_page.active_filters(SearchQuery(sources=("AFP",), year=2015, month=3, day=5))

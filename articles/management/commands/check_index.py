@@ -1,7 +1,8 @@
 """`manage.py check_index`: compare the database with the search index by article id.
 
 Exit status 0 when they agree, 1 on drift (so cron and CI can alert); ``--fix`` repairs the
-drift and exits 0 when the repair left nothing behind.
+drift and exits 0 when the repair left nothing behind. The comparison and the repair are
+``articles.index_health``, shared with the admin's index-health page.
 """
 
 from __future__ import annotations
@@ -10,18 +11,9 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from articles import search
-from articles.models import Article
+from articles.index_health import fix_drift, index_health
 
 SHOW = 10
-BATCH = 500
-
-
-def find_drift() -> tuple[list[int], list[int]]:
-    """(ids in the database but not the index, ids in the index but not the database)."""
-    in_db = set(Article.objects.values_list("pk", flat=True).iterator(chunk_size=5000))
-    in_index = search.indexed_ids()
-    return sorted(in_db - in_index), sorted(in_index - in_db)
 
 
 class Command(BaseCommand):
@@ -32,22 +24,18 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         verbosity = options["verbosity"]
-        missing, stale = find_drift()
-        if not missing and not stale:
+        health = index_health()
+        if not health.drift:
             if verbosity >= 1:
                 self.stdout.write(self.style.SUCCESS("The index matches the database."))
             return
         if verbosity >= 1:
-            self._report("in the database but not the index", missing)
-            self._report("in the index but not the database", stale)
+            self._report("in the database but not the index", health.missing)
+            self._report("in the index but not the database", health.stale)
         if not options["fix"]:
             sys.exit(1)
-        if stale:
-            search.unindex_articles(stale)
-        for start in range(0, len(missing), BATCH):
-            search.index_articles(missing[start : start + BATCH])
-        missing, stale = find_drift()
-        if missing or stale:
+        fix_drift(health)
+        if index_health().drift:
             self.stderr.write(self.style.ERROR("Drift remains after --fix; see the log."))
             sys.exit(1)
         if verbosity >= 1:

@@ -57,6 +57,16 @@ from whoosh.writing import CLEAR
 
 from .. import query as q
 from ..facets import FacetCounts
+from ..rules import (
+    OLDEST,
+    RELATED_COUNT,
+    RELEVANCE,
+    UNDATED_DAY,
+    day_number,
+    day_parts,
+    effective_sort,
+    label_key,
+)
 from . import BackendResults, BulkIndexer, Filters, SearchBackend, whoosh_buffers
 from .whoosh_codec import NativeBlocksCodec
 from .whoosh_writers import cancel_quietly, commit, index_write_errors, open_writer
@@ -188,7 +198,7 @@ def document_for(article: Any, tz: Any) -> dict[str, Any]:
     if article.published is not None:
         local = article.published.astimezone(tz)
         doc["published"] = int(article.published.timestamp()) + _EPOCH_OFFSET
-        doc["day"] = local.year * 10000 + local.month * 100 + local.day
+        doc["day"] = day_number(local)
     return doc
 
 
@@ -868,9 +878,10 @@ class Snapshot:
         self.published = cat("published", np.int64)
         self.updated = cat("updated", np.int64)
         self.day = cat("day", np.int32)
-        self.year = (self.day // 10000).astype(np.int32)
-        self.month = ((self.day // 100) % 100).astype(np.int32)
-        self.dom = (self.day % 100).astype(np.int32)
+        year, month, dom = day_parts(self.day)
+        self.year = year.astype(np.int32)
+        self.month = month.astype(np.int32)
+        self.dom = dom.astype(np.int32)
         self.lengths = {
             f: np.concatenate([seg.lengths[f] for seg, _ in self.parts])
             if self.parts
@@ -1172,8 +1183,6 @@ class Snapshot:
         return words
 
     def label_match(self, node: q.Node) -> _Match:
-        from articles.models import label_key
-
         fieldname = node.field  # type: ignore[attr-defined]
         ords, names = self.labels[fieldname]
         wanted = label_key(node.text)  # type: ignore[attr-defined]
@@ -1185,19 +1194,17 @@ class Snapshot:
         return _Match(mask, np.zeros(self.n, dtype=np.float32))
 
     def day_mask(self, start: Any, end: Any) -> np.ndarray:
-        mask = self.day > 0
+        mask = self.day > UNDATED_DAY
         if start is not None:
-            mask &= self.day >= start.year * 10000 + start.month * 100 + start.day
+            mask &= self.day >= day_number(start)
         if end is not None:
-            mask &= self.day <= end.year * 10000 + end.month * 100 + end.day
+            mask &= self.day <= day_number(end)
         return mask
 
     # ---- filters and facets ----------------------------------------------------------------
 
     def filter_masks(self, filters: Filters) -> dict[str, np.ndarray]:
         """One mask per facet-like filter, so facets can leave their own out."""
-        from articles.models import label_key
-
         masks: dict[str, np.ndarray] = {}
         for name, chosen in (("source", filters.sources), ("section", filters.sections)):
             if chosen:
@@ -1211,7 +1218,7 @@ class Snapshot:
         if filters.day is not None:
             masks["day"] = self.dom == filters.day
         if filters.day_from is not None or filters.day_to is not None:
-            mask = self.day > 0
+            mask = self.day > UNDATED_DAY
             if filters.day_from is not None:
                 mask &= self.day >= filters.day_from
             if filters.day_to is not None:
@@ -1237,7 +1244,7 @@ class Snapshot:
                 ]
             else:
                 arr = {"year": self.year, "month": self.month, "day": self.dom}[name]
-                values = arr[mask & (self.day > 0)]
+                values = arr[mask & (self.day > UNDATED_DAY)]
                 counts = np.bincount(values) if len(values) else np.empty(0, dtype=np.int64)
                 out[name] = [(str(v), str(v), int(counts[v])) for v in np.flatnonzero(counts)]
         return out
@@ -1254,7 +1261,7 @@ class Snapshot:
         facet_names: Iterable[str],
     ) -> BackendResults:
         facet_names = tuple(facet_names)
-        sort = sort or ("relevance" if parsed.node is not None else "newest")
+        sort = effective_sort(sort, has_words=parsed.node is not None)
         key = (repr(parsed.node), filters.key(), sort, facet_names)
         depth = offset + limit
         cached = self.results.get(key)
@@ -1301,10 +1308,10 @@ class Snapshot:
             final = final & m
         docs = np.flatnonzero(final)
         published = self.published[docs]
-        if sort == "relevance" and scores is not None:
+        if sort == RELEVANCE and scores is not None:
             # Highest score first; ties newest first.
             primary, secondary = -scores[docs].astype(np.float64), -published
-        elif sort == "oldest":
+        elif sort == OLDEST:
             # Oldest first, undated last.
             primary, secondary = np.where(published == 0, np.iinfo(np.int64).max, published), docs
         else:  # newest first; undated (0) sorts last by itself
@@ -1567,7 +1574,7 @@ class WhooshBackend(SearchBackend):
             results.suggestion = snap.suggest(parsed, results.total)
         return results
 
-    def more_like_this(self, article_id: int, limit: int = 5) -> list[int]:
+    def more_like_this(self, article_id: int, limit: int = RELATED_COUNT) -> list[int]:
         from articles.models import Article
 
         article = Article.objects.filter(pk=article_id).only("title", "body").first()
