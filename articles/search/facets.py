@@ -33,7 +33,7 @@ class FacetValue:
 @lru_cache(maxsize=4096)
 def _label_key(value: str) -> str:
     # Imported here: the search package must import without Django's app registry (index
-    # sub-writers started with spawn import it to unpickle the codec; see whoosh_codec).
+    # sub-writers started with spawn import it to unpickle the codec; see whoosh/codec.py).
     from articles.models import label_key
 
     return label_key(value)

@@ -38,7 +38,7 @@ def many(make_article, django_capture_on_commit_callbacks, monkeypatch):
     deleted. The first segment is written as before blocks were pickled with protocol 3, so
     every reader below is checked on both kinds of segment."""
     from articles.search.backends import whoosh as whoosh_backend
-    from articles.search.backends import whoosh_codec
+    from articles.search.backends.whoosh import codec
 
     monkeypatch.setattr(whoosh_backend, "TINY_SEGMENT_DOCS", 100)  # keep both segments
     monkeypatch.setattr(whoosh_backend, "POSTINGS_BLOCK_SIZE", 64)
@@ -59,7 +59,7 @@ def many(make_article, django_capture_on_commit_callbacks, monkeypatch):
             ]
 
     with monkeypatch.context() as earlier_version:
-        earlier_version.setattr(whoosh_codec, "PICKLE_PROTOCOL", 2)
+        earlier_version.setattr(codec, "PICKLE_PROTOCOL", 2)
         first = batch(0, 150)
     second = batch(150, 300)
     with django_capture_on_commit_callbacks(execute=True):
@@ -115,6 +115,22 @@ def test_parallel_sub_writers_write_the_same_blocks(make_article, start_method):
         block = next(_posting_blocks(seg._terms._postfile, seg._term_info("body", b"market")))
         pickled = block.pickled
         assert pickled[1] == 3
+
+
+def test_an_index_naming_the_codec_by_its_old_module_still_opens(add_article, settings):
+    """Whoosh pickles each segment's codec into the index's table of contents: an index
+    written when the codec lived in ``backends/whoosh_codec.py`` names that module."""
+    from articles.search.backends.whoosh.codec import NativeBlocksCodec
+
+    with pytest.MonkeyPatch.context() as earlier_version:
+        earlier_version.setattr(
+            NativeBlocksCodec, "__module__", "articles.search.backends.whoosh_codec"
+        )
+        add_article("Cocoa harvest", body="cocoa")
+    toc = b"".join(p.read_bytes() for p in settings.NEWSARCHIVE_INDEX_DIR.glob("*.toc"))
+    assert b"articles.search.backends.whoosh_codec" in toc
+    reset_backend()  # the next search unpickles the table of contents again
+    assert search.search(SearchQuery(q="cocoa")).total == 1
 
 
 def test_new_segments_use_the_larger_posting_blocks(make_article, monkeypatch):

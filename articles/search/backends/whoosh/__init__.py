@@ -56,12 +56,13 @@ from whoosh.support.charset import accent_map
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import CLEAR
 
-from .. import query as q
-from ..facets import FacetCounts
-from . import BackendResults, BulkIndexer, Filters, SearchBackend, whoosh_buffers
-from .whoosh_codec import NativeBlocksCodec
+from ... import query as q
+from ...facets import FacetCounts
+from .. import BackendResults, BulkIndexer, Filters, SearchBackend
+from . import buffers
+from .codec import NativeBlocksCodec
 
-whoosh_buffers.install()
+buffers.install()
 # NumPy imports numpy.dtypes on the first ``unique()`` of a process (20 ms here), which phrase
 # checks call: pay it when a worker starts, not on some reader's first phrase search.
 np.unique(np.zeros(1))
