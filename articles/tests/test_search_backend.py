@@ -21,9 +21,8 @@ from articles.search import SearchQuery, get_backend, indexed_ids, reset_backend
 from articles.search.backends.whoosh import (
     _decode_positions,
     _PositionsBuilder,
-    analyze,
-    build_schema,
 )
+from articles.search.backends.whoosh.schema import analyze, build_schema
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +40,7 @@ def many(make_article, django_capture_on_commit_callbacks, monkeypatch):
     from articles.search.backends.whoosh import codec
 
     monkeypatch.setattr(whoosh_backend, "TINY_SEGMENT_DOCS", 100)  # keep both segments
-    monkeypatch.setattr(whoosh_backend, "POSTINGS_BLOCK_SIZE", 64)
+    monkeypatch.setattr(codec, "POSTINGS_BLOCK_SIZE", 64)
 
     def batch(start: int, stop: int):
         with django_capture_on_commit_callbacks(execute=True):
@@ -100,7 +99,8 @@ def test_segments_of_both_pickle_protocols_are_read(many):
 def test_parallel_sub_writers_write_the_same_blocks(make_article, start_method):
     """Sub-writer processes pickle blocks with protocol 3 too, also when they are started
     without fork (they import the codec's module when they unpickle the codec)."""
-    from articles.search.backends.whoosh import _posting_blocks, document_for
+    from articles.search.backends.whoosh import _posting_blocks
+    from articles.search.backends.whoosh.schema import document_for
 
     for i in range(40):
         make_article(f"Story {i}", body="market common words")

@@ -35,24 +35,15 @@ import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from itertools import accumulate, chain, islice
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-from whoosh import columns, fields, index
-from whoosh.analysis import (
-    CharsetFilter,
-    IDTokenizer,
-    LowercaseFilter,
-    RegexTokenizer,
-    StemFilter,
-    StopFilter,
-)
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec
+from whoosh import index
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.index import LockError
-from whoosh.support.charset import accent_map
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import CLEAR
 
@@ -60,7 +51,8 @@ from ... import query as q
 from ...facets import FacetCounts
 from .. import BackendResults, BulkIndexer, Filters, SearchBackend
 from . import buffers
-from .codec import NativeBlocksCodec
+from .codec import build_codec
+from .schema import ANALYZER, analyze, build_schema, document_for, fold, updated_from_micros
 
 buffers.install()
 # NumPy imports numpy.dtypes on the first ``unique()`` of a process (20 ms here), which phrase
@@ -69,8 +61,6 @@ np.unique(np.zeros(1))
 
 logger = logging.getLogger(__name__)
 
-#: How much a match in the title counts against one in the body.
-TITLE_WEIGHT = 2.5
 BM25_K1 = 1.2
 BM25_B = 0.75
 #: Bounds on costly expansions (per query word).
@@ -97,11 +87,6 @@ BULK_LIMITMB = 256
 #: import, to merge half the archive in pure Python (minutes, with the lock held), and would do
 #: the same on a single admin save.
 TINY_SEGMENT_DOCS = 1_000
-#: Postings per block in new segments (Whoosh's default: 128). Small blocks serve Whoosh's own
-#: skip-ahead matching; this backend reads whole posting lists into arrays, and every block
-#: costs a fixed ~60 us of Python, so a term's first read is ~3.5x faster with 1,024 (measured
-#: at 10,000 articles) while indexing speed and index size stay the same.
-POSTINGS_BLOCK_SIZE = 1024
 #: Roughly how many posting entries the per-segment caches may hold (8 bytes each).
 POSTINGS_CACHE_ENTRIES = 6_000_000
 #: Phrase terms at most this many times as common as each other are read in one pass each
@@ -116,95 +101,10 @@ SUGGEST_BELOW_TOTAL = 10
 #: Words longer than this get no spelling edits (fuzzy, did you mean): no real word is.
 MAX_EDIT_CHARS = 30
 
-# Seconds added to published timestamps, so that 0 can mean "undated" (and 1900 still fits).
-_EPOCH_OFFSET = 2**35
 # Phrase matching packs (document, position) into one int64: positions get 32 bits (a
 # few-MB article has well under 2**31 words), plus slack so position - offset stays >= 0.
 _POS_BITS = 32
 _POS_SLACK = 1 << 30
-
-
-# --- analysis and schema -------------------------------------------------------------------
-
-
-def build_analyzer():
-    """English words, lower-cased, accents folded (Médecins -> medecins), stop words out, stemmed.
-
-    Folding comes before stemming so that accented and plain spellings share a stem.
-    """
-    return (
-        RegexTokenizer()
-        | LowercaseFilter()
-        | CharsetFilter(accent_map)
-        | StopFilter()
-        | StemFilter(cachesize=-1)
-    )
-
-
-ANALYZER = build_analyzer()
-# The same chain without the stemmer, for wildcard prefixes ("econom*" must not be stemmed).
-_FOLD = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
-_LABEL = IDTokenizer() | LowercaseFilter()
-
-
-def build_codec() -> W3Codec:
-    """whoosh3's codec with larger posting blocks (see ``POSTINGS_BLOCK_SIZE``), pickled with
-    protocol 3 (see ``whoosh_codec``)."""
-    return NativeBlocksCodec(blocklimit=POSTINGS_BLOCK_SIZE)
-
-
-def build_schema() -> fields.Schema:
-    """The index schema. Only the article id is stored: result lists read rows from the DB.
-
-    ``source``/``section`` hold display names, indexed as a lower-cased term and kept in a
-    reference column (one small integer per document); ``day`` is the publication day
-    (yyyymmdd in the archive's time zone, 0 when undated); ``published`` is seconds, for
-    sorting; ``updated`` is the row's ``updated`` stamp in microseconds, for update_index.
-    """
-    number = {"numtype": int, "signed": False, "sortable": True, "shift_step": 0}
-    return fields.Schema(
-        id=fields.NUMERIC(bits=64, unique=True, stored=True, **number),
-        title=fields.TEXT(analyzer=ANALYZER, field_boost=TITLE_WEIGHT),
-        body=fields.TEXT(analyzer=ANALYZER),
-        source=fields.ID(analyzer=_LABEL, sortable=columns.RefBytesColumn()),
-        section=fields.ID(analyzer=_LABEL, sortable=columns.RefBytesColumn()),
-        published=fields.NUMERIC(bits=64, **number),
-        day=fields.NUMERIC(bits=32, **number),
-        updated=fields.NUMERIC(bits=64, **number),
-    )
-
-
-def document_for(article: Any, tz: Any) -> dict[str, Any]:
-    """The Whoosh document for an Article row (source and section selected with it)."""
-    doc: dict[str, Any] = {
-        "id": int(article.pk),
-        "title": article.title or "",
-        "body": article.body or "",
-        "updated": _micros(article.updated),
-    }
-    if article.source_id is not None:
-        doc["source"] = article.source.name
-    if article.section_id is not None:
-        doc["section"] = article.section.name
-    if article.published is not None:
-        local = article.published.astimezone(tz)
-        doc["published"] = int(article.published.timestamp()) + _EPOCH_OFFSET
-        doc["day"] = local.year * 10000 + local.month * 100 + local.day
-    return doc
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _micros(value: datetime | None) -> int:
-    """Microseconds since the epoch, exactly (a float timestamp can be 1 µs off)."""
-    if value is None:
-        return 0
-    return (value - _EPOCH) // timedelta(microseconds=1)
-
-
-def analyze(text: str) -> list[str]:
-    return [t.text for t in ANALYZER(text)]
 
 
 # --- reading columns and postings as arrays ------------------------------------------------
@@ -1123,7 +1023,7 @@ class Snapshot:
 
     def expand_prefix(self, text: str) -> list[str]:
         """Index terms starting with the (folded, unstemmed) prefix: the most frequent few."""
-        folded = "".join(t.text for t in _FOLD(text))
+        folded = fold(text)
         key = ("prefix", folded)
         hit = self.terms.get(key)
         if hit is not None:
@@ -1146,7 +1046,7 @@ class Snapshot:
         (``presdent`` -> ``president`` -> ``presid``), and stems close to the typed word's
         own stem are added from the term dictionary.
         """
-        folded = "".join(t.text for t in _FOLD(text))
+        folded = fold(text)
         key = ("fuzzy", folded, maxdist)
         hit = self.terms.get(key)
         if hit is not None:
@@ -1355,7 +1255,7 @@ class Snapshot:
             if df > SUGGEST_MAX_DF:
                 continue
             best, best_df = None, max(df * 10, 3)
-            folded = "".join(t.text for t in _FOLD(word))
+            folded = fold(word)
             by_stem: dict[str, str] = {}
             for candidate in _edits1(folded):
                 cand_stems = analyze(candidate)
@@ -1587,7 +1487,7 @@ class WhooshBackend(SearchBackend):
         live = snap.live
         out: dict[int, datetime | None] = {}
         for aid, micros in zip(snap.ids[live].tolist(), snap.updated[live].tolist(), strict=True):
-            out[aid] = _EPOCH + timedelta(microseconds=micros) if micros else None
+            out[aid] = updated_from_micros(micros)
         return out
 
     def term_for(self, word: str) -> str | None:

@@ -1,4 +1,4 @@
-"""The project's whoosh3 codec: posting blocks pickled with protocol 3 instead of 2.
+"""The project's whoosh3 codec: posting blocks of 1,024 postings, pickled with protocol 3.
 
 A whoosh3 posting block is ``pickle.dumps((ids, weights, values), 2)``, and the values (each
 posting's positions) are ``bytes``, which protocol 2 can only store as a call to
@@ -23,9 +23,15 @@ from whoosh.codec import whoosh3
 from whoosh.codec.whoosh3 import W3Codec
 
 #: Pickle protocol of new posting blocks. 3 is the first that stores bytes natively; the
-#: backend's block reader (``_parse_head``) expects the layout of 2 and 3, which agree for the
-#: ids and weights (4 and later add frames).
+#: backend's block reader (``formats.parse_block_head``) expects the layout of 2 and 3, which
+#: agree for the ids and weights (4 and later add frames).
 PICKLE_PROTOCOL = 3
+
+#: Postings per block in new segments (Whoosh's default: 128). Small blocks serve Whoosh's own
+#: skip-ahead matching; this backend reads whole posting lists into arrays, and every block
+#: costs a fixed ~60 us of Python, so a term's first read is ~3.5x faster with 1,024 (measured
+#: at 10,000 articles) while indexing speed and index size stay the same.
+POSTINGS_BLOCK_SIZE = 1024
 
 
 def _dumps_bytes_natively(obj: Any, protocol: int | None = None) -> bytes:
@@ -39,6 +45,12 @@ def pickle_blocks_natively() -> None:
 
 class NativeBlocksCodec(W3Codec):
     """whoosh3's codec; that it lives here makes every process that uses it import this module."""
+
+
+def build_codec() -> W3Codec:
+    """whoosh3's codec with larger posting blocks (see ``POSTINGS_BLOCK_SIZE``), pickled with
+    protocol 3 (see ``PICKLE_PROTOCOL``)."""
+    return NativeBlocksCodec(blocklimit=POSTINGS_BLOCK_SIZE)
 
 
 pickle_blocks_natively()
