@@ -18,9 +18,12 @@ from whoosh.formats import Positions
 from articles import search
 from articles.models import Article
 from articles.search import SearchQuery, get_backend, indexed_ids, reset_backend
-from articles.search.backends.whoosh import (
-    _decode_positions,
-    _PositionsBuilder,
+from articles.search.backends.whoosh.formats import (
+    PositionsBuilder,
+    block_values,
+    decode_positions,
+    parse_block_head,
+    posting_blocks,
 )
 from articles.search.backends.whoosh.schema import analyze, build_schema
 
@@ -78,19 +81,17 @@ def test_posting_lists_span_several_blocks(many):
 
 def test_segments_of_both_pickle_protocols_are_read(many):
     """New blocks are protocol-3 pickles (values as plain bytes); older ones stay readable."""
-    from articles.search.backends.whoosh import _block_values, _parse_head, _posting_blocks
-
     protocols = set()
     for seg, _ in snapshot().parts:
         info = seg._term_info("body", b"market")
-        block = next(_posting_blocks(seg._terms._postfile, info))
+        block = next(posting_blocks(seg._terms._postfile, info))
         pickled = block.pickled
         protocols.add(pickled[1])  # the byte after the PROTO opcode
         whole = block.unpickled()
-        _, _, values = _block_values(block)
+        _, _, values = block_values(block)
         assert all(type(v) is bytes for v in values)
         assert list(values) == list(whole[2])
-        ids, _ = _parse_head(pickled, block.count)  # the fast path, no fallback
+        ids, _ = parse_block_head(pickled, block.count)  # the fast path, no fallback
         assert ids.tolist() == list(whole[0])
     assert protocols == {2, 3}
 
@@ -99,7 +100,6 @@ def test_segments_of_both_pickle_protocols_are_read(many):
 def test_parallel_sub_writers_write_the_same_blocks(make_article, start_method):
     """Sub-writer processes pickle blocks with protocol 3 too, also when they are started
     without fork (they import the codec's module when they unpickle the codec)."""
-    from articles.search.backends.whoosh import _posting_blocks
     from articles.search.backends.whoosh.schema import document_for
 
     for i in range(40):
@@ -112,7 +112,7 @@ def test_parallel_sub_writers_write_the_same_blocks(make_article, start_method):
     parts = snapshot().parts
     assert sum(seg.doccount for seg, _ in parts) == 40  # every batch went to a sub-writer
     for seg, _ in parts:
-        block = next(_posting_blocks(seg._terms._postfile, seg._term_info("body", b"market")))
+        block = next(posting_blocks(seg._terms._postfile, seg._term_info("body", b"market")))
         pickled = block.pickled
         assert pickled[1] == 3
 
@@ -175,10 +175,20 @@ def test_field_lengths_match_whoosh(many):
         assert snap.lengths["body"][docnum] == reader.doc_field_length(int(docnum), "body")
 
 
+def test_readers_state_the_installed_whoosh3():
+    """The format readers name the whoosh3 release they were checked against; an upgrade has
+    to re-read them (and this file's checks) and then change that statement."""
+    from importlib.metadata import version
+
+    from articles.search.backends.whoosh.formats import WHOOSH3_VERSION
+
+    assert version("whoosh3") == WHOOSH3_VERSION
+
+
 def test_positions_are_decoded_like_whoosh():
     fmt = Positions()
     for positions in ([0], [3, 7], [1, 300, 70000], list(range(0, 5000, 17)), [2**31 - 1]):
-        assert _decode_positions(fmt.encode(positions)) == positions
+        assert decode_positions(fmt.encode(positions)) == positions
 
 
 def test_positions_builder_decodes_every_layout_like_whoosh():
@@ -196,7 +206,7 @@ def test_positions_builder_decodes_every_layout_like_whoosh():
         [2**31 - 1],
         [0, 255, 510],
     ]
-    builder = _PositionsBuilder()
+    builder = PositionsBuilder()
     docs = np.arange(len(lists), dtype=np.int64) * 3
     builder.take(docs, [fmt.encode(p) for p in lists], np.arange(len(lists)))
     got_docs, got_positions = builder.arrays()
@@ -206,7 +216,7 @@ def test_positions_builder_decodes_every_layout_like_whoosh():
 
 def test_positions_builder_skips_unselected_values():
     fmt = Positions()
-    builder = _PositionsBuilder()
+    builder = PositionsBuilder()
     builder.take(np.array([4, 8]), [fmt.encode([1, 900]), fmt.encode([2])], np.array([1]))
     got_docs, got_positions = builder.arrays()
     assert (got_docs.tolist(), got_positions.tolist()) == ([8], [2])

@@ -24,27 +24,21 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import io
 import logging
 import math
-import pickle
 import shutil
-import struct
 import threading
 import time
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from itertools import accumulate, chain, islice
+from itertools import islice
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from whoosh import index
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.index import LockError
-from whoosh.util.numeric import byte_to_length
 from whoosh.writing import CLEAR
 
 from ... import query as q
@@ -52,6 +46,16 @@ from ...facets import FacetCounts
 from .. import BackendResults, BulkIndexer, Filters, SearchBackend
 from . import buffers
 from .codec import build_codec
+from .formats import (
+    PositionsBuilder,
+    block_head,
+    block_values,
+    field_lengths,
+    numeric_column,
+    posting_blocks,
+    ref_column,
+    weights_array,
+)
 from .schema import ANALYZER, analyze, build_schema, document_for, fold, updated_from_micros
 
 buffers.install()
@@ -110,50 +114,6 @@ _POS_SLACK = 1 << 30
 # --- reading columns and postings as arrays ------------------------------------------------
 
 
-def _numeric_column(
-    reader: Any, doccount: int, dtype: Any = np.int64, missing_is_zero: bool = True
-) -> np.ndarray:
-    """A NumericColumn read in one slice (Whoosh would unpack it value by value).
-
-    Documents without the field hold the column's "missing" value (the top of the unsigned
-    range); with ``missing_is_zero`` those read as 0, which our columns use for "none".
-    """
-    try:
-        code = reader._typecode
-        width = reader._fixedlen
-        count = min(reader._count, doccount)
-        raw = reader._dbfile.get(reader._basepos, count * width)
-        arr = np.frombuffer(bytes(raw), dtype=np.dtype(code).newbyteorder(">")).astype(np.uint64)
-        if count < doccount:
-            fill = np.full(doccount - count, int(reader._default), dtype=np.uint64)
-            arr = np.concatenate([arr, fill])
-    except AttributeError:  # another column implementation: take the slow, public path
-        width = 8
-        arr = np.fromiter(
-            (int(reader[i]) for i in range(doccount)), dtype=np.uint64, count=doccount
-        )
-    if missing_is_zero:
-        arr[arr >= np.uint64(1 << (8 * width - 1))] = 0
-    return arr.astype(dtype)
-
-
-def _ref_column(reader: Any, doccount: int) -> tuple[np.ndarray, list[str]]:
-    """A RefBytesColumn as (per-document reference, unique values) without a Python loop."""
-    try:
-        uniques = [u.decode("utf-8") for u in reader._uniques]
-        raw = reader._dbfile.get(reader._basepos, doccount * reader._itemsize)
-        refs = np.frombuffer(bytes(raw), dtype=np.dtype(reader._typecode).newbyteorder(">"))
-        return refs.astype(np.int32), uniques
-    except AttributeError:
-        values = [reader[i] for i in range(doccount)]
-        table = {v: i for i, v in enumerate(dict.fromkeys(values))}
-        refs = np.array([table[v] for v in values], dtype=np.int32)
-        return refs, [bytes(v).decode("utf-8") for v in table]
-
-
-_BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
-
-
 class _LRU:
     """A small thread-safe LRU keyed by anything, bounded by a total 'size'."""
 
@@ -195,26 +155,18 @@ class _Segment:
         self._reader = reader
         self._terms = reader._terms
         self._cache = postings_cache
-        self.ids = _numeric_column(reader.column_reader("id", translate=False), n)
-        self.published = _numeric_column(reader.column_reader("published", translate=False), n)
-        self.day = _numeric_column(reader.column_reader("day", translate=False), n, np.int32)
-        self.updated = _numeric_column(reader.column_reader("updated", translate=False), n)
-        self.source_refs, self.source_values = _ref_column(
+        self.ids = numeric_column(reader.column_reader("id", translate=False), n)
+        self.published = numeric_column(reader.column_reader("published", translate=False), n)
+        self.day = numeric_column(reader.column_reader("day", translate=False), n, np.int32)
+        self.updated = numeric_column(reader.column_reader("updated", translate=False), n)
+        self.source_refs, self.source_values = ref_column(
             reader.column_reader("source", translate=False), n
         )
-        self.section_refs, self.section_values = _ref_column(
+        self.section_refs, self.section_values = ref_column(
             reader.column_reader("section", translate=False), n
         )
-        self.lengths = {f: self._lengths(reader, f) for f in ("title", "body")}
+        self.lengths = {f: field_lengths(reader, f) for f in ("title", "body")}
         self.lock = threading.Lock()
-
-    @staticmethod
-    def _lengths(reader: Any, fieldname: str) -> np.ndarray:
-        col = reader._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
-        if col is None:
-            return np.zeros(reader.doc_count_all(), dtype=np.float32)
-        raw = _numeric_column(col, reader.doc_count_all(), np.int16, missing_is_zero=False)
-        return _BYTE_TO_LENGTH[raw]
 
     def doc_frequency(self, fieldname: str, tbytes: bytes) -> int:
         try:
@@ -286,11 +238,11 @@ class _Segment:
                 weights.append(np.asarray(weights_t, dtype=np.float32))
                 values.extend(values_t)
             else:
-                for block in _posting_blocks(self._terms._postfile, info):
-                    deltas, w, block_values = _block_values(block)
+                for block in posting_blocks(self._terms._postfile, info):
+                    deltas, w, in_block = block_values(block)
                     ids.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
-                    weights.append(_weights_array(w, block.count))
-                    values.extend(block_values)
+                    weights.append(weights_array(w, block.count))
+                    values.extend(in_block)
         all_ids = np.concatenate(ids) if ids else np.empty(0, np.int64)
         all_weights = np.concatenate(weights) if weights else np.empty(0, np.float32)
         key = (self.segid, fieldname, tbytes)
@@ -307,7 +259,7 @@ class _Segment:
         tbytes: bytes,
         wanted: np.ndarray,
         offset: int,
-        found: _PositionsBuilder,
+        found: PositionsBuilder,
         prefetched: tuple[np.ndarray, list] | None = None,
     ) -> None:
         """Give ``found`` the position values of a term for the wanted documents (a bool mask),
@@ -328,11 +280,11 @@ class _Segment:
             # Wanted documents up to each number, to skip blocks that hold none of them.
             upto = np.cumsum(wanted, dtype=np.int64)
             total, low = int(upto[-1]), 0
-            for block in _posting_blocks(self._terms._postfile, info):
+            for block in posting_blocks(self._terms._postfile, info):
                 high = min(block.last_id, self.doccount - 1)
                 before = int(upto[low - 1]) if low else 0
                 if int(upto[high]) > before:
-                    deltas, _, values = _block_values(block)
+                    deltas, _, values = block_values(block)
                     ids = np.cumsum(np.asarray(deltas, dtype=np.int64))
                     found.take(ids + offset, values, np.flatnonzero(wanted[ids]))
                 if int(upto[high]) == total:
@@ -349,307 +301,13 @@ class _Segment:
             return np.asarray(ids_t, dtype=np.int32), np.asarray(weights_t, dtype=np.float32)
         id_parts: list[np.ndarray] = []
         weight_parts: list[np.ndarray] = []
-        for block in _posting_blocks(self._terms._postfile, info):
-            deltas, w = _block_head(block)
+        for block in posting_blocks(self._terms._postfile, info):
+            deltas, w = block_head(block)
             id_parts.append(np.cumsum(deltas).astype(np.int32))
-            weight_parts.append(_weights_array(w, block.count))
+            weight_parts.append(weights_array(w, block.count))
         if not id_parts:
             return empty
         return np.concatenate(id_parts), np.concatenate(weight_parts)
-
-
-class _Block(NamedTuple):
-    """One block of a posting list: its header fields and its (maybe compressed) pickle."""
-
-    count: int
-    last_id: int
-    compressed: bool
-    data: bytes
-
-    @property
-    def pickled(self) -> bytes:
-        """The block's pickle, decompressed."""
-        return zlib.decompress(self.data) if self.compressed else self.data
-
-    def unpickled(self) -> tuple:
-        """The block's (ids, weights, values) tuple, as Whoosh reads it."""
-        return pickle.loads(self.pickled)
-
-
-_BLOCK_SIZE_FIELD = struct.Struct("!i")
-_POSTINGS_MAGIC = b"W3Bl"
-
-
-def _posting_blocks(postfile: Any, info: Any) -> Iterator[_Block]:
-    """The blocks of a term's posting list, from one read of its bytes.
-
-    Each block is a 4-byte size (negative for the last), a pickled header (count, last id,
-    max weight, compression, min and max length) and the block's pickle. This is what
-    Whoosh's ``W3LeafMatcher`` reads; building the matcher looked the term up a second time
-    and cost as much as decoding a block, paid per segment for every term of a query.
-    """
-    start, length = info.extent()
-    if isinstance(length, tuple):  # whoosh3 3.54 reads the length as a 1-tuple
-        length = length[0]
-    buf = postfile.get(start, length)
-    if buf[:4] != _POSTINGS_MAGIC:
-        raise ValueError(f"no postings block at offset {start}: the index may be damaged")
-    stream = io.BytesIO(buf)
-    pos = 4
-    while True:
-        (size,) = _BLOCK_SIZE_FIELD.unpack_from(buf, pos)
-        stream.seek(pos + 4)
-        header = pickle.load(stream)
-        end = pos + 4 + abs(size)
-        yield _Block(header[0], header[1], bool(header[3]), buf[stream.tell() : end])
-        if size < 0:
-            return
-        pos = end
-
-
-class _Unexpected(Exception):
-    """The block is not laid out as _parse_head expects: unpickle it whole instead."""
-
-
-_WEIGHTS_DTYPE = np.dtype([("op", "u1"), ("value", ">f8")])
-
-
-def _block_head(block: _Block) -> tuple[np.ndarray, Any]:
-    """(id deltas, weights) of the current block without unpickling its positions.
-
-    A Whoosh block is ``pickle.dumps((ids, weights, values))``, zlib-compressed; the values
-    (positions) are most of its bytes and of the unpickling time. Only the start of the stream
-    is decompressed and the two leading tuples are read directly; anything unexpected falls
-    back to ``pickle.loads``. Measured 4-5x faster per block than unpickling a protocol-2
-    block whole.
-    """
-    n = block.count
-    try:
-        if block.compressed:
-            head = zlib.decompressobj().decompress(block.data, 32 + 5 * n + 9 * n)
-        else:
-            head = block.data
-        return _parse_head(head, n)
-    except (_Unexpected, IndexError, ValueError, zlib.error):
-        data = block.unpickled()
-        return np.asarray(data[0], dtype=np.int64), data[1]
-
-
-def _parse_head(b: bytes, n: int) -> tuple[np.ndarray, Any]:
-    """Read the ids and weights tuples at the start of a block's pickle (protocol 2 or 3
-    write them alike)."""
-    if n < 4 or b[0] != 0x80 or b[2] != 0x28:  # PROTO, MARK (tuples of 4+ items)
-        raise _Unexpected
-    i = 3
-    op = b[i]
-    if op == 0x4B:  # BININT1
-        first, i = b[i + 1], i + 2
-    elif op == 0x4D:  # BININT2
-        first, i = b[i + 1] | (b[i + 2] << 8), i + 3
-    elif op == 0x4A:  # BININT
-        first, i = int.from_bytes(b[i + 1 : i + 5], "little", signed=True), i + 5
-    else:
-        raise _Unexpected
-    rest = n - 1
-    ops = np.frombuffer(b, np.uint8, count=2 * rest, offset=i)
-    if b[i + 2 * rest] == 0x74 and (ops[0::2] == 0x4B).all():  # small deltas, then TUPLE
-        ids = np.empty(n, dtype=np.int64)
-        ids[0] = first
-        ids[1:] = ops[1::2]
-        i += 2 * rest + 1
-    else:
-        out = [first]
-        while True:
-            op = b[i]
-            if op == 0x4B:
-                out.append(b[i + 1])
-                i += 2
-            elif op == 0x4D:
-                out.append(b[i + 1] | (b[i + 2] << 8))
-                i += 3
-            elif op == 0x4A:
-                out.append(int.from_bytes(b[i + 1 : i + 5], "little", signed=True))
-                i += 5
-            elif op == 0x74:
-                i += 1
-                break
-            else:
-                raise _Unexpected
-        ids = np.array(out, dtype=np.int64)
-    if len(ids) != n:
-        raise _Unexpected
-    if b[i] == 0x71:  # BINPUT
-        i += 2
-    elif b[i] == 0x72:  # LONG_BINPUT
-        i += 5
-    op = b[i]
-    if op == 0x4E:  # None: every weight is 1
-        return ids, None
-    if op == 0x47:  # BINFLOAT: one weight for all
-        return ids, struct.unpack(">d", b[i + 1 : i + 9])[0]
-    if op == 0x28:
-        arr = np.frombuffer(b, dtype=_WEIGHTS_DTYPE, count=n, offset=i + 1)
-        if not (arr["op"] == 0x47).all():
-            raise _Unexpected
-        return ids, arr["value"].astype(np.float32)
-    raise _Unexpected
-
-
-# Segments written before ``whoosh_codec`` hold protocol-2 blocks, whose values are
-# rebuilt through ``_codecs.encode``: the slowest part of unpickling them. Rebuilding them
-# through ``slice`` (each arrives as ``slice(latin1_text, "latin1")``) and encoding the text
-# costs less.
-_CODECS_GLOBAL = b"c_codecs\nencode\n"
-_SLICE_GLOBAL = b"c__builtin__\nslice\n"
-
-
-def _block_values(block: _Block) -> tuple[Any, Any, Any]:
-    """(id deltas, weights, values as bytes) of a block, weights as in ``_block_head``."""
-    raw = block.pickled
-    at = raw.find(_CODECS_GLOBAL) if raw[1] == 2 else -1  # PROTO 2: maybe written before
-    if at < 0:
-        data = pickle.loads(raw)
-        return data[0], data[1], data[2]
-    data = pickle.loads(raw[:at] + _SLICE_GLOBAL + raw[at + len(_CODECS_GLOBAL) :])
-    return data[0], data[1], [v.start.encode("latin-1") if type(v) is slice else v for v in data[2]]
-
-
-def _weights_array(weights: Any, count: int) -> np.ndarray:
-    """A block's weights as float32: Whoosh stores None when all are 1, one float when equal."""
-    if weights is None:
-        return np.ones(count, dtype=np.float32)
-    if isinstance(weights, float):
-        return np.full(count, weights, dtype=np.float32)
-    return np.asarray(weights, dtype=np.float32)
-
-
-class _PositionsBuilder:
-    """Collects (document, position) pairs from block values and decodes them in bulk.
-
-    A value is a 4-byte position count and a pickled list of position deltas. When every
-    delta is under 256 that pickle is ``K<byte>`` pairs at fixed offsets, so the wanted values
-    of a term are joined into one byte array and decoded with NumPy (gather the delta bytes,
-    one cumulative sum); the rare others (large gaps) are decoded one by one.
-    """
-
-    def __init__(self) -> None:
-        self.values: list[bytes] = []
-        self.docs: list[int] = []
-
-    def take(self, ids: np.ndarray, values: Any, selected: np.ndarray) -> None:
-        picked = selected.tolist()
-        id_list = ids.tolist()
-        self.docs.extend([id_list[j] for j in picked])
-        self.values.extend([values[j] for j in picked])
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        values = self.values
-        if not values:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
-        docs = np.asarray(self.docs, dtype=np.int64)
-        lens = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-        raw = np.frombuffer(b"".join(values), dtype=np.uint8)
-        raw = np.concatenate([raw, np.zeros(16, dtype=np.uint8)])  # reads past a short value
-        starts = np.cumsum(lens) - lens
-        b = [raw[starts + k].astype(np.int64) for k in range(10)]
-        count = (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]
-        header = (b[4] == 0x80) & (b[5] == 2) & (b[6] == 0x5D) & (b[7] == 0x71) & (b[8] == 0)
-        many = header & (count >= 2) & (lens == 12 + 2 * count) & (b[9] == 0x28)
-        one = header & (count == 1) & (lens == 13) & (b[9] == 0x4B)
-        fast = many | one
-        first = np.where(one, starts + 10, starts + 11)  # offset of the first delta byte
-        n = np.where(fast, count, 0)
-        total = int(n.sum())
-        value_of = np.repeat(np.arange(len(values)), n)
-        within = np.arange(total) - np.repeat(np.cumsum(n) - n, n)
-        at = first[value_of] + 2 * within
-        bad_op = raw[at - 1] != 0x4B  # every item must be a one-byte int
-        if bad_op.any():
-            fast[value_of[bad_op]] = False
-            keep = fast[value_of]
-            value_of, at = value_of[keep], at[keep]
-            n = np.where(fast, count, 0)
-        deltas = raw[at].astype(np.int64)
-        running = np.cumsum(deltas)
-        begin = np.cumsum(n) - n
-        has = n > 0
-        offsets = np.zeros(len(values), dtype=np.int64)
-        offsets[has] = running[begin[has]] - deltas[begin[has]]
-        slow = np.flatnonzero(~fast)
-        # Plain list pickles (the head checked above, ending in STOP) can be unpickled together.
-        plain = bool((header[slow] & (raw[starts[slow] + lens[slow] - 1] == 0x2E)).all())
-        slow_docs, slow_positions = _decode_many(
-            [values[i] for i in slow.tolist()], docs[slow], plain
-        )
-        return (
-            np.concatenate([docs[value_of], slow_docs]),
-            np.concatenate([running - offsets[value_of], slow_positions]),
-        )
-
-
-_LIST_PICKLE_HEAD = b"\x80\x02]q\x00"
-
-
-def _decode_many(
-    values: list[bytes], docs: np.ndarray, plain: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """(document, position) pairs of values the byte-offset decoder can't read (gaps of 256
-    or more are two-byte ``M`` items), unpickled together in one ``pickle.loads``.
-
-    Each value's pickle is ``<head> items <end>``; ``]`` + items makes it one list on the
-    unpickler's stack, so ``<head> ( value... e .`` is the list of every value's deltas.
-    Unless every value is laid out that way (``plain``, checked by the caller), they are
-    decoded one by one.
-    """
-    if not values:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    try:
-        if not plain:
-            raise ValueError("not a plain list pickle")
-        joined = b"".join([b"]" + v[9:-1] for v in values])
-        lists = pickle.loads(_LIST_PICKLE_HEAD + b"(" + joined + b"e.")
-        if len(lists) != len(values):
-            raise ValueError("values ran into each other")
-    except Exception:  # noqa: BLE001 - any surprise: decode one by one
-        lists = [_decode_positions(v) for v in values]
-        lists = [np.diff(np.asarray(p, dtype=np.int64), prepend=0) for p in lists]
-    counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
-    deltas = np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(counts.sum()))
-    running = np.cumsum(deltas)
-    before = np.repeat(np.cumsum(counts) - counts, counts)
-    restart = np.concatenate([[0], running])[before]  # running total where each value began
-    return np.repeat(docs, counts), running - restart
-
-
-def _decode_positions(value: bytes) -> list[int]:
-    """Positions from Whoosh's Positions format: a 4-byte count, then a pickled delta list.
-
-    The pickle of a list of small ints is ``K<byte>``/``M<2 bytes>`` items, read here directly
-    (several times faster than unpickling); anything else is unpickled.
-    """
-    if value[4:9] == _LIST_PICKLE_HEAD:
-        if value[9] == 0x28 and value[-2:] == b"e.":  # MARK ... APPENDS STOP
-            ops = value[10:-2:2]
-            if ops == b"K" * len(ops):
-                return list(accumulate(value[11:-2:2]))
-            out, i, end = [], 10, len(value) - 2
-            while i < end:
-                op = value[i]
-                if op == 0x4B:
-                    out.append(value[i + 1])
-                    i += 2
-                elif op == 0x4D:
-                    out.append(value[i + 1] | (value[i + 2] << 8))
-                    i += 3
-                else:
-                    break
-            else:
-                return list(accumulate(out))
-        elif value[9] == 0x4B and len(value) == 13 and value[-2:] == b"a.":
-            return [value[10]]
-        elif value[9] == 0x4D and len(value) == 14 and value[-2:] == b"a.":
-            return [value[10] | (value[11] << 8)]
-    return list(accumulate(pickle.loads(value[4:])))
 
 
 def _verify_phrase(
@@ -675,7 +333,7 @@ def _verify_phrase(
         wanted.append(mask)
     alive: np.ndarray | None = None
     for term in order:
-        found = _PositionsBuilder()
+        found = PositionsBuilder()
         for (seg, offset, _), mask in zip(parts, wanted, strict=True):
             if mask.any():
                 seg.add_positions(
