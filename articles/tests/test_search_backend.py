@@ -231,9 +231,9 @@ def test_phrases_match_whooshs_phrase_query(many, monkeypatch, phrase, dense_rat
     candidates, or reading every term whole) find exactly what Whoosh's own Phrase finds."""
     from whoosh import query as wq
 
-    from articles.search.backends import whoosh as whoosh_backend
+    from articles.search.backends.whoosh import phrases
 
-    monkeypatch.setattr(whoosh_backend, "DENSE_PHRASE_RATIO", dense_ratio)
+    monkeypatch.setattr(phrases, "DENSE_PHRASE_RATIO", dense_ratio)
     words = analyze(phrase)
     expected = len(
         snapshot().searcher.search(
