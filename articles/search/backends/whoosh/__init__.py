@@ -47,6 +47,7 @@ from .codec import build_codec
 from .phrases import phrase_docs
 from .schema import ANALYZER, analyze, build_schema, document_for, fold, updated_from_micros
 from .segments import LRU, POSTINGS_CACHE_ENTRIES, Segment
+from .spelling import expand_fuzzy, suggest
 
 buffers.install()
 # NumPy imports numpy.dtypes on the first ``unique()`` of a process (20 ms here), which phrase
@@ -59,7 +60,6 @@ BM25_K1 = 1.2
 BM25_B = 0.75
 #: Bounds on costly expansions (per query word).
 MAX_PREFIX_TERMS = 64
-MAX_FUZZY_TERMS = 16
 #: Seconds a writer waits for another writer (an import, a rebuild) to release the lock.
 WRITE_LOCK_TIMEOUT = 60.0
 #: Long imports keep one writer across batches, committing after this many documents or
@@ -83,11 +83,6 @@ TINY_SEGMENT_DOCS = 1_000
 RESULT_CACHE_SIZE = 64
 #: Matches put in order per query (50 pages of 20); deeper pages re-run the query.
 ORDER_DEPTH = 1000
-#: A word is thought misspelt when no article has it and an edit of it is common.
-SUGGEST_MAX_DF = 0
-SUGGEST_BELOW_TOTAL = 10
-#: Words longer than this get no spelling edits (fuzzy, did you mean): no real word is.
-MAX_EDIT_CHARS = 30
 
 
 # --- one open searcher, as arrays ----------------------------------------------------------
@@ -302,7 +297,7 @@ class Snapshot:
         if isinstance(node, q.Prefix):
             return self.any_of(self.expand_prefix(node.text), fieldnames, terms)
         if isinstance(node, q.Fuzzy):
-            return self.any_of(self.expand_fuzzy(node.text, node.maxdist), fieldnames, terms)
+            return self.any_of(expand_fuzzy(self, node.text, node.maxdist), fieldnames, terms)
         return self.blank()
 
     def word(self, text: str, fieldnames: tuple[str, ...], terms: set[str]) -> _Match:
@@ -366,39 +361,6 @@ class Snapshot:
         for stem in analyze(text):  # "presidents*" should still find the stem "presid"
             seen.setdefault(stem, 1)
         words = heapq.nlargest(MAX_PREFIX_TERMS, seen, key=seen.__getitem__)
-        self.terms.put(key, words)
-        return words
-
-    def expand_fuzzy(self, text: str, maxdist: int) -> list[str]:
-        """Stems of words within ``maxdist`` edits, as the index knows them; bounded.
-
-        The index holds stems, so edits of the typed word are stemmed and looked up
-        (``presdent`` -> ``president`` -> ``presid``), and stems close to the typed word's
-        own stem are added from the term dictionary.
-        """
-        folded = fold(text)
-        key = ("fuzzy", folded, maxdist)
-        hit = self.terms.get(key)
-        if hit is not None:
-            return hit
-        found: dict[str, int] = {}
-        for stem in analyze(folded):
-            found[stem] = self.doc_frequency("body", stem) + self.doc_frequency("title", stem)
-        if len(folded) > MAX_EDIT_CHARS:  # no real word is this long; edits would be costly
-            self.terms.put(key, list(found))
-            return list(found)
-        stems = {stem for candidate in _edits1(folded) for stem in analyze(candidate)}
-        if self.biggest:
-            # Stems near the typed word's own stem, from the biggest segment's dictionary
-            # (Whoosh's automaton is fast on one segment, slow across many).
-            biggest = self.biggest[0]
-            for stem in analyze(folded)[:1]:
-                stems.update(biggest.terms_within("body", stem, maxdist))
-        for stem in stems - found.keys():
-            df = self.probe_frequency("body", stem)
-            if df:
-                found[stem] = df
-        words = heapq.nlargest(MAX_FUZZY_TERMS, (w for w in found if found[w]), key=found.get)
         self.terms.put(key, words)
         return words
 
@@ -571,62 +533,6 @@ class Snapshot:
         top = top[np.lexsort((-self.published[top], -out.score[top]))]
         return [int(i) for i in self.ids[top]]
 
-    def suggest(self, parsed: q.ParsedQuery, total: int) -> str | None:
-        """A corrected query when a word is (nearly) unknown and an edit of it is common."""
-        if total >= SUGGEST_BELOW_TOTAL:
-            return None
-        text = parsed.text
-        changed = False
-        for word in dict.fromkeys(q.positive_words(parsed.node)):
-            stems = analyze(word)
-            if len(stems) != 1 or not word.isalpha() or not 4 <= len(word) <= MAX_EDIT_CHARS:
-                continue
-            df = self.doc_frequency("body", stems[0]) + self.doc_frequency("title", stems[0])
-            if df > SUGGEST_MAX_DF:
-                continue
-            best, best_df = None, max(df * 10, 3)
-            folded = fold(word)
-            by_stem: dict[str, str] = {}
-            for candidate in _edits1(folded):
-                cand_stems = analyze(candidate)
-                if len(cand_stems) == 1:
-                    by_stem.setdefault(cand_stems[0], candidate)
-            for stem, candidate in by_stem.items():
-                cdf = self.probe_frequency("body", stem)
-                if cdf > best_df:
-                    best, best_df = candidate, cdf
-            if best:
-                text = _replace_word(text, word, best)
-                changed = True
-        return text if changed else None
-
-
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
-
-
-def _edits1(word: str) -> Iterator[str]:
-    """Every string one deletion, swap, substitution or insertion away (Norvig's edits1)."""
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    seen = {word}
-    for left, right in splits:
-        options = []
-        if right:
-            options.append(left + right[1:])
-            options.extend(left + c + right[1:] for c in _LETTERS)
-        if len(right) > 1:
-            options.append(left + right[1] + right[0] + right[2:])
-        options.extend(left + c + right for c in _LETTERS)
-        for option in options:
-            if option not in seen and option:
-                seen.add(option)
-                yield option
-
-
-def _replace_word(text: str, word: str, replacement: str) -> str:
-    import re
-
-    return re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", replacement, text, flags=re.IGNORECASE)
-
 
 def _top(primary: np.ndarray, secondary: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k smallest (primary, secondary) pairs, in order.
@@ -785,7 +691,7 @@ class WhooshBackend(SearchBackend):
         snap = self.snapshot()
         results = snap.search(parsed, filters, sort, offset, limit, facet_names)
         if parsed.node is not None:
-            results.suggestion = snap.suggest(parsed, results.total)
+            results.suggestion = suggest(snap, parsed, results.total)
         return results
 
     def more_like_this(self, article_id: int, limit: int = 5) -> list[int]:
