@@ -8,8 +8,12 @@ Whoosh's public readers: if an upgrade of whoosh3 changed the layout, they fail 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -39,10 +43,9 @@ def many(make_article, django_capture_on_commit_callbacks, monkeypatch):
     """300 articles (several posting blocks per common term) in two index segments, one
     deleted. The first segment is written as before blocks were pickled with protocol 3, so
     every reader below is checked on both kinds of segment."""
-    from articles.search.backends import whoosh as whoosh_backend
-    from articles.search.backends.whoosh import codec
+    from articles.search.backends.whoosh import codec, writing
 
-    monkeypatch.setattr(whoosh_backend, "TINY_SEGMENT_DOCS", 100)  # keep both segments
+    monkeypatch.setattr(writing, "TINY_SEGMENT_DOCS", 100)  # keep both segments
     monkeypatch.setattr(codec, "POSTINGS_BLOCK_SIZE", 64)
 
     def batch(start: int, stop: int):
@@ -133,10 +136,26 @@ def test_an_index_naming_the_codec_by_its_old_module_still_opens(add_article, se
     assert search.search(SearchQuery(q="cocoa")).total == 1
 
 
-def test_new_segments_use_the_larger_posting_blocks(make_article, monkeypatch):
-    from articles.search.backends import whoosh as whoosh_backend
+def test_the_codec_imports_without_django_settings_or_the_search_code():
+    """Sub-writers started with spawn import the codec's module in a bare interpreter: it must
+    need no settings, and the package must not load the backend (nor NumPy) on the way."""
+    code = (
+        "import sys\n"
+        "import articles.search.backends.whoosh.codec\n"
+        "from django.conf import settings\n"
+        "assert not settings.configured\n"
+        "loaded = {'articles.models', 'articles.search.backends.whoosh.backend', 'numpy'}\n"
+        "assert not loaded & set(sys.modules), loaded & set(sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=root)
 
-    monkeypatch.setattr(whoosh_backend, "BULK_PARALLEL_MIN", 1000)  # one process, one segment
+
+def test_new_segments_use_the_larger_posting_blocks(make_article, monkeypatch):
+    from articles.search.backends.whoosh import writing
+
+    monkeypatch.setattr(writing, "BULK_PARALLEL_MIN", 1000)  # one process, one segment
     articles = [make_article(f"Story {i}", body="market") for i in range(300)]
     search.index_articles([a.pk for a in articles])
     seg = snapshot().parts[0][0]
@@ -332,9 +351,9 @@ def test_schema_stores_only_the_article_id():
 
 
 def test_commits_merge_tiny_segments_and_leave_big_ones(make_article, monkeypatch):
-    from articles.search.backends import whoosh as whoosh_backend
+    from articles.search.backends.whoosh import writing
 
-    monkeypatch.setattr(whoosh_backend, "TINY_SEGMENT_DOCS", 3)
+    monkeypatch.setattr(writing, "TINY_SEGMENT_DOCS", 3)
     backend = get_backend()
     for n in range(4):  # a segment of 4 documents: not tiny
         make_article(f"Big {n}", slug=f"big-{n}", fingerprint=f"{n + 100:064x}")
