@@ -73,7 +73,7 @@ class WhooshBackend(IndexWriting, SearchBackend):
             snap = self._snapshot
             if snap is not None and snap.up_to_date():
                 return snap
-            new = Snapshot(self._index(), self._segments, self._postings_cache, self.tz)
+            new = Snapshot(self._index(), self._segments, self._postings_cache)
             self._snapshot = new
             if snap is not None:
                 # A request may still be using the old snapshot: close it a refresh later.

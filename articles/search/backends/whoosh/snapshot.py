@@ -45,7 +45,7 @@ class Match:
 
     __slots__ = ("mask", "score")
 
-    def __init__(self, mask: np.ndarray, score: np.ndarray | None) -> None:
+    def __init__(self, mask: np.ndarray, score: np.ndarray) -> None:
         self.mask = mask
         self.score = score
 
@@ -58,12 +58,9 @@ class Snapshot:
     sets, phrase matches, whole-archive facet counts, recent result orderings).
     """
 
-    def __init__(self, ix: Any, segments: dict[str, Segment], cache: LRU, tz: Any) -> None:
+    def __init__(self, ix: Any, segments: dict[str, Segment], cache: LRU) -> None:
         self.searcher = ix.searcher()
-        self.tz = tz
-        reader = self.searcher.reader()
-        self.generation = reader.generation()
-        leaves = reader.leaf_readers()
+        leaves = self.searcher.reader().leaf_readers()
         self.parts: list[tuple[Segment, int]] = []
         live_parts = []
         for leaf, offset in leaves:
@@ -203,16 +200,14 @@ class Snapshot:
         # Whoosh stored title weights already multiplied by the field boost.
         contribution = idf * weights * (BM25_K1 + 1) / (weights + norm)
         out.mask[docs] = True
-        if out.score is not None:
-            # Each document appears once in a posting list, so fancy-index += is exact.
-            out.score[docs] += contribution.astype(np.float32)
+        # Each document appears once in a posting list, so fancy-index += is exact.
+        out.score[docs] += contribution.astype(np.float32)
 
     # ---- query evaluation ------------------------------------------------------------------
 
-    def blank(self, scored: bool = True) -> Match:
-        return Match(
-            np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=np.float32) if scored else None
-        )
+    def blank(self) -> Match:
+        """No document matched yet, every score 0."""
+        return Match(np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=np.float32))
 
     def evaluate(self, node: q.Node, terms: set[str]) -> Match:
         """Dense mask and BM25 scores for a query tree; ``terms`` collects highlight terms."""
