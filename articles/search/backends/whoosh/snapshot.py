@@ -30,9 +30,10 @@ from .schema import ANALYZER, analyze, fold
 from .segments import LRU, Segment
 from .spelling import expand_fuzzy
 
+#: BM25's usual term-frequency saturation and length normalisation.
 BM25_K1 = 1.2
 BM25_B = 0.75
-#: Bounds on costly expansions (per query word).
+#: Most index terms a prefix (``econom*``) expands to, the most frequent.
 MAX_PREFIX_TERMS = 64
 #: Recent searches kept with their ordered matches, per snapshot.
 RESULT_CACHE_SIZE = 64
