@@ -91,7 +91,7 @@ def _fallback_schema() -> Any:
 def load_codec() -> Any:
     """The project's Whoosh codec (its posting block size), or None for Whoosh's default."""
     try:
-        from articles.search.backends.whoosh import build_codec
+        from articles.search.backends.whoosh.codec import build_codec
     except ImportError:
         return None
     return build_codec()
@@ -106,13 +106,13 @@ def _block_pickle_protocol() -> int:
 
 
 def load_schema() -> tuple[Any, str]:
-    """The project's schema (`articles.search.backends.whoosh.build_schema`), or the bench's
+    """The project's schema (`articles.search.backends.whoosh.schema.build_schema`), or the bench's
     copy of the agreed fields while the project's does not exist yet; with where it came from."""
     try:
-        from articles.search.backends.whoosh import build_schema
+        from articles.search.backends.whoosh.schema import build_schema
     except ImportError as exc:
         return _fallback_schema(), f"bench fallback (project schema unavailable: {exc})"
-    return build_schema(), "articles.search.backends.whoosh.build_schema"
+    return build_schema(), "articles.search.backends.whoosh.schema.build_schema"
 
 
 # --- parsing -----------------------------------------------------------------------------------
@@ -232,7 +232,7 @@ def document_maker(schema_origin: str) -> tuple[Callable[[Any, int], dict[str, A
     Article-like row) when the project's schema is in use, else the fallback mapping."""
     if schema_origin.startswith("articles."):
         try:
-            from articles.search.backends.whoosh import document_for
+            from articles.search.backends.whoosh.schema import document_for
         except ImportError:
             document_for = None
         if document_for is not None:
@@ -263,7 +263,7 @@ def document_maker(schema_origin: str) -> tuple[Callable[[Any, int], dict[str, A
                 )
                 return document_for(row, tz)
 
-            return make, "articles.search.backends.whoosh.document_for"
+            return make, "articles.search.backends.whoosh.schema.document_for"
     return (
         lambda article, i: to_document(article, str(i + 1), _FALLBACK_FIELDS),
         "bench fallback mapping",

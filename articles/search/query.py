@@ -381,8 +381,6 @@ class _Parser:
             if "*" in base or "?" in base:
                 base = re.split(r"[*?]", base)[0]
             if not _has_word(base):
-                if text.strip("*?"):
-                    pass
                 self.note("A wildcard needs letters before the “*”; it was ignored.")
                 return None
             if len(_fold_for_length(base)) < MIN_PREFIX_CHARS:

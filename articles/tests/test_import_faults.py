@@ -322,7 +322,7 @@ def lock_holder(tmp_path):
 
 
 def test_a_lock_left_by_a_dead_imports_sub_writer_is_cleared(lock_holder):
-    from articles.search.backends.whoosh_writers import OwnerRecord, lock_path, open_writer
+    from articles.search.backends.whoosh.writers import OwnerRecord, lock_path, open_writer
 
     ix, holder = lock_holder
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], **TEXT)
@@ -340,7 +340,7 @@ def test_a_lock_left_by_a_dead_imports_sub_writer_is_cleared(lock_holder):
 
 
 def test_a_lock_held_by_a_live_process_is_named_not_broken(lock_holder):
-    from articles.search.backends.whoosh_writers import open_writer
+    from articles.search.backends.whoosh.writers import open_writer
     from articles.search.errors import IndexLockedError
 
     ix, holder = lock_holder

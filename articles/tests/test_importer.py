@@ -352,10 +352,10 @@ def test_repeated_titles_get_distinct_stable_slugs(write_seed, tmp_path):
 def test_large_imports_index_with_parallel_writers_committing_along_the_way(
     write_seed, tmp_path, monkeypatch
 ):
-    from articles.search.backends import whoosh as whoosh_backend
+    from articles.search.backends.whoosh import writing
 
-    monkeypatch.setattr(whoosh_backend, "BULK_PARALLEL_MIN", 4)
-    monkeypatch.setattr(whoosh_backend, "BULK_COMMIT_DOCS", 8)
+    monkeypatch.setattr(writing, "BULK_PARALLEL_MIN", 4)
+    monkeypatch.setattr(writing, "BULK_COMMIT_DOCS", 8)
     for n in range(20):
         write_seed(f"{n:02}.txt", title=f"Harbour report {n}", body=f"Harbour traffic {n}.")
 

@@ -8,8 +8,12 @@ Whoosh's public readers: if an upgrade of whoosh3 changed the layout, they fail 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,12 +22,14 @@ from whoosh.formats import Positions
 from articles import search
 from articles.models import Article
 from articles.search import SearchQuery, get_backend, indexed_ids, reset_backend
-from articles.search.backends.whoosh import (
-    _decode_positions,
-    _PositionsBuilder,
-    analyze,
-    build_schema,
+from articles.search.backends.whoosh.formats import (
+    PositionsBuilder,
+    block_values,
+    decode_positions,
+    parse_block_head,
+    posting_blocks,
 )
+from articles.search.backends.whoosh.schema import analyze, build_schema
 
 pytestmark = pytest.mark.django_db
 
@@ -37,11 +43,10 @@ def many(make_article, django_capture_on_commit_callbacks, monkeypatch):
     """300 articles (several posting blocks per common term) in two index segments, one
     deleted. The first segment is written as before blocks were pickled with protocol 3, so
     every reader below is checked on both kinds of segment."""
-    from articles.search.backends import whoosh as whoosh_backend
-    from articles.search.backends import whoosh_codec
+    from articles.search.backends.whoosh import codec, writing
 
-    monkeypatch.setattr(whoosh_backend, "TINY_SEGMENT_DOCS", 100)  # keep both segments
-    monkeypatch.setattr(whoosh_backend, "POSTINGS_BLOCK_SIZE", 64)
+    monkeypatch.setattr(writing, "TINY_SEGMENT_DOCS", 100)  # keep both segments
+    monkeypatch.setattr(codec, "POSTINGS_BLOCK_SIZE", 64)
 
     def batch(start: int, stop: int):
         with django_capture_on_commit_callbacks(execute=True):
@@ -59,7 +64,7 @@ def many(make_article, django_capture_on_commit_callbacks, monkeypatch):
             ]
 
     with monkeypatch.context() as earlier_version:
-        earlier_version.setattr(whoosh_codec, "PICKLE_PROTOCOL", 2)
+        earlier_version.setattr(codec, "PICKLE_PROTOCOL", 2)
         first = batch(0, 150)
     second = batch(150, 300)
     with django_capture_on_commit_callbacks(execute=True):
@@ -79,19 +84,17 @@ def test_posting_lists_span_several_blocks(many):
 
 def test_segments_of_both_pickle_protocols_are_read(many):
     """New blocks are protocol-3 pickles (values as plain bytes); older ones stay readable."""
-    from articles.search.backends.whoosh import _block_values, _parse_head, _posting_blocks
-
     protocols = set()
     for seg, _ in snapshot().parts:
         info = seg._term_info("body", b"market")
-        block = next(_posting_blocks(seg._terms._postfile, info))
+        block = next(posting_blocks(seg._terms._postfile, info))
         pickled = block.pickled
         protocols.add(pickled[1])  # the byte after the PROTO opcode
         whole = block.unpickled()
-        _, _, values = _block_values(block)
+        _, _, values = block_values(block)
         assert all(type(v) is bytes for v in values)
         assert list(values) == list(whole[2])
-        ids, _ = _parse_head(pickled, block.count)  # the fast path, no fallback
+        ids, _ = parse_block_head(pickled, block.count)  # the fast path, no fallback
         assert ids.tolist() == list(whole[0])
     assert protocols == {2, 3}
 
@@ -100,7 +103,7 @@ def test_segments_of_both_pickle_protocols_are_read(many):
 def test_parallel_sub_writers_write_the_same_blocks(make_article, start_method):
     """Sub-writer processes pickle blocks with protocol 3 too, also when they are started
     without fork (they import the codec's module when they unpickle the codec)."""
-    from articles.search.backends.whoosh import _posting_blocks, document_for
+    from articles.search.backends.whoosh.schema import document_for
 
     for i in range(40):
         make_article(f"Story {i}", body="market common words")
@@ -112,15 +115,47 @@ def test_parallel_sub_writers_write_the_same_blocks(make_article, start_method):
     parts = snapshot().parts
     assert sum(seg.doccount for seg, _ in parts) == 40  # every batch went to a sub-writer
     for seg, _ in parts:
-        block = next(_posting_blocks(seg._terms._postfile, seg._term_info("body", b"market")))
+        block = next(posting_blocks(seg._terms._postfile, seg._term_info("body", b"market")))
         pickled = block.pickled
         assert pickled[1] == 3
 
 
-def test_new_segments_use_the_larger_posting_blocks(make_article, monkeypatch):
-    from articles.search.backends import whoosh as whoosh_backend
+def test_an_index_naming_the_codec_by_its_old_module_still_opens(add_article, settings):
+    """Whoosh pickles each segment's codec into the index's table of contents: an index
+    written when the codec lived in ``backends/whoosh_codec.py`` names that module."""
+    from articles.search.backends.whoosh.codec import NativeBlocksCodec
 
-    monkeypatch.setattr(whoosh_backend, "BULK_PARALLEL_MIN", 1000)  # one process, one segment
+    with pytest.MonkeyPatch.context() as earlier_version:
+        earlier_version.setattr(
+            NativeBlocksCodec, "__module__", "articles.search.backends.whoosh_codec"
+        )
+        add_article("Cocoa harvest", body="cocoa")
+    toc = b"".join(p.read_bytes() for p in settings.NEWSARCHIVE_INDEX_DIR.glob("*.toc"))
+    assert b"articles.search.backends.whoosh_codec" in toc
+    reset_backend()  # the next search unpickles the table of contents again
+    assert search.search(SearchQuery(q="cocoa")).total == 1
+
+
+def test_the_codec_imports_without_django_settings_or_the_search_code():
+    """Sub-writers started with spawn import the codec's module in a bare interpreter: it must
+    need no settings, and the package must not load the backend (nor NumPy) on the way."""
+    code = (
+        "import sys\n"
+        "import articles.search.backends.whoosh.codec\n"
+        "from django.conf import settings\n"
+        "assert not settings.configured\n"
+        "loaded = {'articles.models', 'articles.search.backends.whoosh.backend', 'numpy'}\n"
+        "assert not loaded & set(sys.modules), loaded & set(sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=root)
+
+
+def test_new_segments_use_the_larger_posting_blocks(make_article, monkeypatch):
+    from articles.search.backends.whoosh import writing
+
+    monkeypatch.setattr(writing, "BULK_PARALLEL_MIN", 1000)  # one process, one segment
     articles = [make_article(f"Story {i}", body="market") for i in range(300)]
     search.index_articles([a.pk for a in articles])
     seg = snapshot().parts[0][0]
@@ -159,10 +194,20 @@ def test_field_lengths_match_whoosh(many):
         assert snap.lengths["body"][docnum] == reader.doc_field_length(int(docnum), "body")
 
 
+def test_readers_state_the_installed_whoosh3():
+    """The format readers name the whoosh3 release they were checked against; an upgrade has
+    to re-read them (and this file's checks) and then change that statement."""
+    from importlib.metadata import version
+
+    from articles.search.backends.whoosh.formats import WHOOSH3_VERSION
+
+    assert version("whoosh3") == WHOOSH3_VERSION
+
+
 def test_positions_are_decoded_like_whoosh():
     fmt = Positions()
     for positions in ([0], [3, 7], [1, 300, 70000], list(range(0, 5000, 17)), [2**31 - 1]):
-        assert _decode_positions(fmt.encode(positions)) == positions
+        assert decode_positions(fmt.encode(positions)) == positions
 
 
 def test_positions_builder_decodes_every_layout_like_whoosh():
@@ -180,7 +225,7 @@ def test_positions_builder_decodes_every_layout_like_whoosh():
         [2**31 - 1],
         [0, 255, 510],
     ]
-    builder = _PositionsBuilder()
+    builder = PositionsBuilder()
     docs = np.arange(len(lists), dtype=np.int64) * 3
     builder.take(docs, [fmt.encode(p) for p in lists], np.arange(len(lists)))
     got_docs, got_positions = builder.arrays()
@@ -190,7 +235,7 @@ def test_positions_builder_decodes_every_layout_like_whoosh():
 
 def test_positions_builder_skips_unselected_values():
     fmt = Positions()
-    builder = _PositionsBuilder()
+    builder = PositionsBuilder()
     builder.take(np.array([4, 8]), [fmt.encode([1, 900]), fmt.encode([2])], np.array([1]))
     got_docs, got_positions = builder.arrays()
     assert (got_docs.tolist(), got_positions.tolist()) == ([8], [2])
@@ -205,9 +250,9 @@ def test_phrases_match_whooshs_phrase_query(many, monkeypatch, phrase, dense_rat
     candidates, or reading every term whole) find exactly what Whoosh's own Phrase finds."""
     from whoosh import query as wq
 
-    from articles.search.backends import whoosh as whoosh_backend
+    from articles.search.backends.whoosh import phrases
 
-    monkeypatch.setattr(whoosh_backend, "DENSE_PHRASE_RATIO", dense_ratio)
+    monkeypatch.setattr(phrases, "DENSE_PHRASE_RATIO", dense_ratio)
     words = analyze(phrase)
     expected = len(
         snapshot().searcher.search(
@@ -306,9 +351,9 @@ def test_schema_stores_only_the_article_id():
 
 
 def test_commits_merge_tiny_segments_and_leave_big_ones(make_article, monkeypatch):
-    from articles.search.backends import whoosh as whoosh_backend
+    from articles.search.backends.whoosh import writing
 
-    monkeypatch.setattr(whoosh_backend, "TINY_SEGMENT_DOCS", 3)
+    monkeypatch.setattr(writing, "TINY_SEGMENT_DOCS", 3)
     backend = get_backend()
     for n in range(4):  # a segment of 4 documents: not tiny
         make_article(f"Big {n}", slug=f"big-{n}", fingerprint=f"{n + 100:064x}")

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from articles.search import SearchQuery, reset_backend, search, warm_up
-from articles.search.backends import whoosh as whoosh_backend
+from articles.search.backends.whoosh import backend as whoosh_backend
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ import pickle
 import pytest
 from whoosh.filedb import compound
 
-from articles.search.backends import whoosh_buffers
-from articles.search.backends.whoosh_buffers import MemoryWindow, WindowBufferFile
+from articles.search.backends.whoosh import buffers
+from articles.search.backends.whoosh.buffers import MemoryWindow, WindowBufferFile
 
 CONTENT = b"first line\nsecond line\n" + pickle.dumps({"a": [1, 2, 3]}, protocol=2) + b"tail"
 
@@ -69,5 +69,5 @@ def test_closing_releases_the_view_so_the_map_can_close():
 
 
 def test_installed_for_compound_segments():
-    whoosh_buffers.install()
+    buffers.install()
     assert compound.BufferFile is WindowBufferFile

@@ -41,7 +41,7 @@ from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.util import random_name
 from whoosh.writing import SegmentWriter
 
-from ..errors import IndexLockedError, IndexWriteError
+from ...errors import IndexLockedError, IndexWriteError
 
 logger = logging.getLogger("articles.search")
 
