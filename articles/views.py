@@ -19,6 +19,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBadRequest,
     HttpResponsePermanentRedirect,
     HttpResponseRedirect,
     HttpResponseServerError,
@@ -507,7 +508,10 @@ def highlight_words(request: HttpRequest) -> str:
     referer = request.headers.get("referer", "")
     if not referer:
         return ""
-    parts = urlsplit(referer)
+    try:
+        parts = urlsplit(referer)
+    except ValueError:  # a malformed header (e.g. "http://[::1") is no search to follow
+        return ""
     if parts.netloc and parts.netloc != request.get_host():
         return ""
     if parts.path != reverse("articles:search"):
@@ -725,6 +729,13 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     if _wants_json(request):
         return JsonResponse({"error": "Not found."}, status=404)
     return render(request, "404.html", {"request_path": request.path}, status=404)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler400 (a disallowed Host, a malformed upload): JSON under /api/, as promised there."""
+    if _wants_json(request):
+        return JsonResponse({"error": "Bad request."}, status=400)
+    return HttpResponseBadRequest("<!doctype html><title>Bad request</title><h1>Bad request</h1>")
 
 
 def server_error(request: HttpRequest | None = None) -> HttpResponse:
