@@ -70,7 +70,8 @@ def read_secret_key() -> str:
         key = key_file.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         if named_file:
-            raise ImproperlyConfigured(f"DJANGO_SECRET_KEY_FILE {key_file} does not exist.") from None
+            message = f"DJANGO_SECRET_KEY_FILE names {key_file}, which does not exist."
+            raise ImproperlyConfigured(message) from None
     if key:
         return key
     if DEBUG:
