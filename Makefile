@@ -9,6 +9,8 @@ PORT ?= 8000
 WORKERS ?= 2
 SEEDS ?= seeds/
 BENCH_ARGS ?= --n 10000 --n 100000
+# A random secret key, written once; settings read it when DJANGO_SECRET_KEY is not set.
+SECRET_KEY_FILE := var/secret_key
 
 .PHONY: run test install install-dev migrate import serve lint format bench bench-quick \
 	screenshots test-postgres clean
@@ -22,9 +24,9 @@ run: install migrate import
 test: install-dev
 	$(PY) -m pytest
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(SECRET_KEY_FILE)
 
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev $(SECRET_KEY_FILE)
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +36,11 @@ $(VENV)/.installed: requirements.txt
 $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
+
+$(SECRET_KEY_FILE):
+	mkdir -p $(@D)
+	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@.tmp
+	mv $@.tmp $@
 
 migrate: install
 	$(PY) manage.py migrate --verbosity 0

@@ -2,7 +2,8 @@
 
 It shares `SearchForm` with the page, so both accept the same parameters; unlike the page it
 refuses a bad parameter outright with a 400 and `{"error": ...}`, since a script is better served
-by a clear failure than by results for a different question.
+by a clear failure than by results for a different question. An index outage is a 503 with
+`{"error": ...}`, never an empty result.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from django.views.decorators.http import require_safe
 
 from articles.forms import SearchForm, search_params
 from articles.models import Article
-from articles.search import more_like_this, search
+from articles.search import SearchUnavailable, more_like_this, search
 from articles.search.rules import SNIPPET_CHARS
 
 if TYPE_CHECKING:
     from articles.search import FacetValue, Hit, SearchResults
+
+SEARCH_UNAVAILABLE = "Search is unavailable: the search index cannot be reached. Try again later."
 
 
 def iso(value: Any) -> str | None:
@@ -84,7 +87,11 @@ def search_api(request: HttpRequest) -> JsonResponse:
             filters.setdefault(name, []).append(value)
         elif name != "q":
             filters[name] = value
-    return JsonResponse(results_json(query.q, filters, search(query)))
+    try:
+        results = search(query)
+    except SearchUnavailable:
+        return JsonResponse({"error": SEARCH_UNAVAILABLE}, status=503)
+    return JsonResponse(results_json(query.q, filters, results))
 
 
 @require_safe

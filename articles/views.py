@@ -12,11 +12,13 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from django.db.models import QuerySet
+from django.db.models import Count, DateField, QuerySet
+from django.db.models.functions import Trunc
 from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBadRequest,
     HttpResponsePermanentRedirect,
     HttpResponseRedirect,
     HttpResponseServerError,
@@ -38,7 +40,7 @@ from django.views.generic import (
 
 from articles.forms import SearchForm, search_url
 from articles.models import NEWEST_FIRST, Article, Section, Source
-from articles.search import SearchQuery, more_like_this, search
+from articles.search import SearchQuery, SearchUnavailable, more_like_this, search
 from articles.search.rules import MAX_PER_PAGE, MAX_QUERY_CHARS, SORT_NAMES
 from articles.search_page import page_context
 
@@ -74,9 +76,12 @@ def period_counts(kind: str, ordering: str = "ASC", **period: int) -> list[Perio
 
     The index already holds every article's date in the archive's time zone and counts them in
     NumPy; the SQL equivalent runs a Python time-zone function on every row (seconds at
-    100,000 articles on SQLite).
+    100,000 articles on SQLite). While search is down, the database answers instead.
     """
-    facets = search(SearchQuery(per_page=1, **period)).facets.get(kind, [])
+    try:
+        facets = search(SearchQuery(per_page=1, **period)).facets.get(kind, [])
+    except SearchUnavailable:
+        return period_counts_from_database(kind, ordering, **period)
     year, month = period.get("year"), period.get("month")
     dates = {
         "year": lambda value: datetime.date(int(value), 1, 1),
@@ -85,6 +90,21 @@ def period_counts(kind: str, ordering: str = "ASC", **period: int) -> list[Perio
     }[kind]
     counts = [PeriodCount(dates(f.value), f.count) for f in facets if f.count]
     return sorted(counts, key=lambda p: p.date, reverse=ordering == "DESC")
+
+
+def period_counts_from_database(
+    kind: str, ordering: str = "ASC", **period: int
+) -> list[PeriodCount]:
+    """`period_counts` by SQL (slower at scale), so browsing by date survives a search outage."""
+    lookups = {f"published__{name}": value for name, value in period.items()}
+    rows = (
+        Article.objects.filter(published__isnull=False, **lookups)
+        .annotate(period=Trunc("published", kind, output_field=DateField()))
+        .values("period")
+        .annotate(count=Count("id"))
+        .order_by("period" if ordering == "ASC" else "-period")
+    )
+    return [PeriodCount(row["period"], row["count"]) for row in rows]
 
 
 # --- home, help, OpenSearch ---------------------------------------------------------------
@@ -199,10 +219,14 @@ def search_page(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
     valid = form.is_valid()
     query = form.to_query()
+    try:
+        results = search(query)
+    except SearchUnavailable:
+        return render(request, "articles/search_unavailable.html", status=503)
     context = {
         "form": form,
         "form_error": "" if valid else form.error_message(),
-        **page_context(query, search(query)),
+        **page_context(query, results),
     }
     return render(request, "articles/search.html", context, status=200 if valid else 400)
 
@@ -219,7 +243,10 @@ def highlight_words(request: HttpRequest) -> str:
     referer = request.headers.get("referer", "")
     if not referer:
         return ""
-    parts = urlsplit(referer)
+    try:
+        parts = urlsplit(referer)
+    except ValueError:  # a malformed header (e.g. "http://[::1") is no search to follow
+        return ""
     if parts.netloc and parts.netloc != request.get_host():
         return ""
     if parts.path != reverse("articles:search"):
@@ -437,6 +464,13 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     if _wants_json(request):
         return JsonResponse({"error": "Not found."}, status=404)
     return render(request, "404.html", {"request_path": request.path}, status=404)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler400 (a disallowed Host, a malformed upload): JSON under /api/, as promised there."""
+    if _wants_json(request):
+        return JsonResponse({"error": "Bad request."}, status=400)
+    return HttpResponseBadRequest("<!doctype html><title>Bad request</title><h1>Bad request</h1>")
 
 
 def server_error(request: HttpRequest | None = None) -> HttpResponse:

@@ -1,13 +1,18 @@
 """Settings for newsarchive, read from the environment with safe development defaults.
 
 Every variable is listed in the README. With none set, the archive runs on a SQLite file and a
-Whoosh index under `var/` in the project folder, so a newcomer needs no setup at all.
+Whoosh index under `var/` in the project folder, so a newcomer needs no setup at all beyond
+`make`, which writes a random secret key to `var/secret_key` on first use. With debug off and
+no key at all, the site refuses to start rather than sign sessions with a public one.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -23,12 +28,58 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+
+
 VAR_DIR = Path(os.environ.get("NEWSARCHIVE_VAR_DIR", BASE_DIR / "var"))
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = os.environ.get(
-    "DJANGO_SECRET_KEY", "dev-only-insecure-key-set-DJANGO_SECRET_KEY-in-production"
+
+# Used only with DJANGO_DEBUG on: it is public, so anything signed with it can be forged
+# (`check --deploy` flags its "django-insecure-" prefix).
+DEVELOPMENT_SECRET_KEY = "django-insecure-dev-only-key-set-DJANGO_SECRET_KEY-in-production"
+# `make` writes a random key here on first use (never committed: var/ is ignored).
+DEFAULT_SECRET_KEY_FILE = BASE_DIR / "var" / "secret_key"
+MISSING_SECRET_KEY = (
+    "DJANGO_SECRET_KEY is not set and DJANGO_DEBUG is off: refusing to run with the public "
+    "development key. Set DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) to a long random value, "
+    "e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(50))'`; `make` writes "
+    f"one to {DEFAULT_SECRET_KEY_FILE}. On a developer's machine DJANGO_DEBUG=true also works."
 )
+
+
+def read_secret_key() -> str:
+    """DJANGO_SECRET_KEY, else the key file, else (debug only) the development key.
+
+    Sessions, CSRF tokens and password-reset links are signed with it; a site running on a key
+    published in its own source can have all three forged, so without one it does not start.
+    """
+    key = os.environ.get("DJANGO_SECRET_KEY", "").strip()
+    if key:
+        return key
+    named_file = os.environ.get("DJANGO_SECRET_KEY_FILE", "").strip()
+    key_file = Path(named_file) if named_file else DEFAULT_SECRET_KEY_FILE
+    try:
+        key = key_file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        if named_file:
+            message = f"DJANGO_SECRET_KEY_FILE names {key_file}, which does not exist."
+            raise ImproperlyConfigured(message) from None
+    if key:
+        return key
+    if DEBUG:
+        return DEVELOPMENT_SECRET_KEY
+    raise ImproperlyConfigured(MISSING_SECRET_KEY)
+
+
+SECRET_KEY = read_secret_key()
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
@@ -41,6 +92,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "articles",
 ]
 
@@ -53,6 +105,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lock-out page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username + address before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "newsarchive.urls"
@@ -90,6 +151,48 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 60,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# --- HTTPS and security headers --------------------------------------------------------------
+# Off by default, because `make run` serves plain HTTP on 127.0.0.1; a deployment behind HTTPS
+# turns them on (README: "Running in production"). `check --deploy` is clean with them on.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
+if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
+    # Only behind a proxy that sets this header itself: otherwise a client could claim HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# The site's scripts and styles are local files (no inline <script>, no on*= attributes, no
+# style attributes), so the policy allows nothing inline; the admin's templates are the same.
+# django-csp rather than a hand-made header: per-view changes (csp_update), report-only mode
+# and nonces come with it when a page needs them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# --- admin login throttling (django-axes) ------------------------------------------------------
+# After this many wrong passwords for one username from one address, that pair is locked out
+# (even with the right password) until the cool-off has passed since the last failure.
+AXES_FAILURE_LIMIT = env_int("NEWSARCHIVE_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("NEWSARCHIVE_LOGIN_COOLOFF_MINUTES", 15))
+# The address is REMOTE_ADDR: behind a proxy every client has the proxy's, and the lock is in
+# effect per username.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -3,7 +3,8 @@
 Nobody outside this package imports Whoosh. ``search()`` takes a ``SearchQuery`` (the reader's
 words and narrowing choices) and returns plain data (``SearchResults``: hits, facet values,
 "did you mean", a friendly note when the query had to be repaired); it never raises for
-anything a reader can type. The index is kept in step by ``index_articles`` /
+anything a reader can type, and raises ``SearchUnavailable`` when the index cannot be reached
+(an outage is not an empty result). The index is kept in step by ``index_articles`` /
 ``unindex_articles`` (signals and the importer call them after commit) and by the
 ``rebuild_index``, ``update_index`` and ``check_index`` commands.
 
@@ -40,6 +41,7 @@ from .backends import BulkIndexer, Filters, SearchBackend
 from .errors import IndexLockedError, IndexWriteError
 from .facets import FacetValue, facet_results, facets_for
 from .highlight import highlight, make_matcher, snippet
+from .outage import OutageLog, SearchUnavailable
 from .rules import (
     DEFAULT_PER_PAGE,
     MAX_PAGE,
@@ -59,6 +61,7 @@ __all__ = [
     "IndexWriteError",
     "SearchQuery",
     "SearchResults",
+    "SearchUnavailable",
     "bulk_indexer",
     "clear_index",
     "get_backend",
@@ -125,6 +128,7 @@ class SearchResults:
 
 _backends: dict[tuple[str, str], SearchBackend] = {}
 _backends_lock = threading.Lock()
+_outage = OutageLog()
 
 
 def get_backend() -> SearchBackend:
@@ -150,13 +154,18 @@ def reset_backend() -> None:
         for backend in _backends.values():
             backend.close()
         _backends.clear()
+    _outage.reset()
 
 
 # --- searching -----------------------------------------------------------------------------
 
 
 def search(query: SearchQuery) -> SearchResults:
-    """Run a search. Never raises for user input: repairs are described in ``error``."""
+    """Run a search. Never raises for user input: repairs are described in ``error``.
+
+    Raises ``SearchUnavailable`` when the index is missing (while the database holds
+    articles), unreadable or corrupt; the outage is logged once, not per request.
+    """
     query, notes = _normalise(query)
     parsed = query_language.parse(query.q)
     notes.extend(parsed.messages)
@@ -166,19 +175,12 @@ def search(query: SearchQuery) -> SearchResults:
     offset = (query.page - 1) * per_page
     backend = get_backend()
     try:
+        _check_reachable(backend)
         found = backend.search(parsed, _filters(query), sort, offset, per_page, facet_names)
-        hits = _hits(found.ids, found.terms, backend)
-    except Exception:
-        # A reader's query must never produce a server error; the log keeps the details.
-        logger.exception("search failed for %r", query)
-        return SearchResults(
-            query=query,
-            total=0,
-            page=query.page,
-            pages=0,
-            per_page=per_page,
-            error="Sorry, that search could not be run. Please try different words.",
-        )
+    except Exception as error:
+        raise _outage.failed(error) from error
+    _outage.succeeded()
+    hits = _hits(found.ids, found.terms, backend)
     pages = max(1, math.ceil(found.total / per_page)) if found.total else 0
     return SearchResults(
         query=query,
@@ -192,6 +194,21 @@ def search(query: SearchQuery) -> SearchResults:
         error=" ".join(notes) if notes else None,
         sort=sort,
     )
+
+
+def _check_reachable(backend: SearchBackend) -> None:
+    """An index that was never written is a fresh install's empty archive, unless the
+    database holds articles: then it was lost, and opening would create an empty one."""
+    if backend.index_exists():
+        return
+    from articles.models import Article
+
+    if Article.objects.exists():
+        where = backend.location()
+        raise SearchUnavailable(
+            f"the search index{f' in {where}' if where else ''} is missing although the database "
+            "holds articles (rebuild it with `manage.py rebuild_index`)"
+        )
 
 
 def _normalise(query: SearchQuery) -> tuple[SearchQuery, list[str]]:
@@ -286,6 +303,8 @@ def warm_up() -> float:
     started = time.perf_counter()
     try:
         search(SearchQuery())
+    except SearchUnavailable:  # logged by search(); the pages say so to readers
+        pass
     except Exception:  # noqa: BLE001 - logged; the first request will show the real error
         logger.exception("warming up the search index failed")
     gc.collect()
@@ -322,12 +341,19 @@ def unindex_articles(ids: Iterable[int]) -> None:
 
 
 def more_like_this(article_id: int, limit: int = RELATED_COUNT) -> list[int]:
-    """Ids of the articles most similar to this one (by its distinctive words), best first."""
+    """Ids of the articles most similar to this one (by its distinctive words), best first.
+
+    During an outage: none (a sidebar must never break an article page), logged once.
+    """
+    backend = get_backend()
     try:
-        return get_backend().more_like_this(article_id, limit)
-    except Exception:  # a sidebar must never break an article page
-        logger.exception("more_like_this failed for article %s", article_id)
+        _check_reachable(backend)
+        ids = backend.more_like_this(article_id, limit)
+    except Exception as error:
+        _outage.failed(error)
         return []
+    _outage.succeeded()
+    return ids
 
 
 def indexed_ids() -> set[int]:

@@ -3,7 +3,8 @@ small seed files written for the test that asks for them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,39 @@ def search_index_dir(settings, tmp_path: Path):
     _reset_search_backend()
     yield settings.NEWSARCHIVE_INDEX_DIR
     _reset_search_backend()
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def fail_on_search_failure(request: pytest.FixtureRequest) -> Iterator[list[logging.LogRecord]]:
+    """A test during which the search service logged a failure fails, even if its assertions
+    held: a broken index must not pass for "no results". Tests of outages opt in by asking
+    for ``search_failures``."""
+    handler = _Records()
+    search_logger = logging.getLogger("articles.search")
+    search_logger.addHandler(handler)
+    yield handler.records
+    search_logger.removeHandler(handler)
+    if handler.records and "search_failures" not in request.fixturenames:
+        pytest.fail(
+            "the search service logged a failure: "
+            + "; ".join(record.getMessage() for record in handler.records),
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def search_failures(fail_on_search_failure) -> list[logging.LogRecord]:
+    """Opts a test in to search failures; the error records the search service logged."""
+    return fail_on_search_failure
 
 
 def _reset_search_backend() -> None:

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from articles.search import SearchQuery, reset_backend, search, warm_up
+from articles.search import SearchQuery, SearchUnavailable, reset_backend, search, warm_up
 from articles.search.backends.whoosh import backend as whoosh_backend
 
 pytestmark = pytest.mark.django_db
@@ -44,12 +44,14 @@ def test_the_first_search_after_warm_up_reuses_the_open_index(small_archive, sna
     assert len(snapshots_opened) == 1
 
 
-def test_warm_up_survives_a_broken_index_folder(settings, tmp_path, caplog):
+def test_warm_up_survives_a_broken_index_folder(settings, tmp_path, search_failures):
     settings.NEWSARCHIVE_INDEX_DIR = tmp_path / "not-a-folder"
     settings.NEWSARCHIVE_INDEX_DIR.write_text("oops")
     reset_backend()
     assert warm_up() >= 0
-    assert search(SearchQuery(q="cocoa")).total == 0
+    with pytest.raises(SearchUnavailable):  # an outage, not an empty archive
+        search(SearchQuery(q="cocoa"))
+    assert len(search_failures) == 1  # warm-up and the search met the same cause: logged once
 
 
 def test_the_wsgi_module_warms_up(small_archive, snapshots_opened):

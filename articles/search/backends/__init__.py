@@ -184,5 +184,14 @@ class SearchBackend(ABC):
         """The index term a word of text becomes (for highlighting), None for a stop word.
         Must agree with how titles and bodies are analysed when indexed."""
 
+    def index_exists(self) -> bool:
+        """False while the index has never been written (or was removed before this process
+        opened it). The service tells a fresh install's empty archive from an outage by it."""
+        return True
+
+    def location(self) -> str:
+        """Where the index lives, for messages about it."""
+        return ""
+
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op for most backends
         """Release files and caches (tests switch index folders between tests)."""

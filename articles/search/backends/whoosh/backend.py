@@ -65,6 +65,13 @@ class WhooshBackend(IndexWriting, SearchBackend):
                         self._ix = index.create_in(str(self.index_dir), build_schema())
         return self._ix
 
+    def index_exists(self) -> bool:
+        """Once opened, Whoosh itself raises when the files go; before, look for them."""
+        return self._ix is not None or index.exists_in(str(self.index_dir))
+
+    def location(self) -> str:
+        return str(self.index_dir)
+
     def snapshot(self) -> Snapshot:
         """The current snapshot, reopened only when another writer changed the index."""
         snap = self._snapshot
