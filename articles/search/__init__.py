@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -38,6 +39,7 @@ __all__ = [
     "BulkIndexer",
     "IndexLockedError",
     "IndexWriteError",
+    "Matches",
     "QueryError",
     "SearchQuery",
     "SearchResults",
@@ -47,6 +49,7 @@ __all__ = [
     "index_articles",
     "indexed_ids",
     "indexed_versions",
+    "matching_ids",
     "more_like_this",
     "rebuild_index",
     "reset_backend",
@@ -177,6 +180,26 @@ def search(query: SearchQuery) -> SearchResults:
         suggestion=found.suggestion,
         error=" ".join(notes) if notes else None,
     )
+
+
+class Matches(NamedTuple):
+    """Every match of a query, counted, and the ids of the first few in the query's order."""
+
+    total: int
+    ids: list[int]
+
+
+def matching_ids(query: SearchQuery, limit: int) -> Matches:
+    """The total and the ids of the first ``limit`` matches in the query's order.
+
+    For exports, which read the rows themselves in batches: one backend call, no snippets, no
+    facet counts, nothing held but at most ``limit`` ids. Paging is ignored. Unlike
+    ``search()`` it raises what the backend raises: an export has no page to explain it on.
+    """
+    query, _ = _normalise(query)
+    parsed = query_language.parse(query.q)
+    found = get_backend().search(parsed, _filters(query), query.sort, 0, max(limit, 1), ())
+    return Matches(found.total, found.ids[: max(limit, 0)])
 
 
 def _normalise(query: SearchQuery) -> tuple[SearchQuery, list[str]]:
