@@ -101,14 +101,21 @@ SITEMAPS = {
     "archive": ArchiveSitemap,
 }
 
-# Paths crawlers should leave alone: the admin, the API, result pages (endless, and every
-# article they reach is in the sitemap) and exports. `/search/?` spares `/search/help/`.
-ROBOTS_DISALLOW = ("/admin/", "/api/", "/search/?", "/search/export", "/search/feed/")
+# What crawlers should leave alone: the admin, the API, and search results, feeds and exports
+# (endless, and every article they reach is in the sitemap), except the search help. Allow
+# comes first, so crawlers that take the first matching rule and those that take the longest
+# agree.
+ROBOTS_RULES = (
+    ("Allow", "/search/help/"),
+    ("Disallow", "/search/"),
+    ("Disallow", "/api/"),
+    ("Disallow", "/admin/"),
+)
 
 
 @require_safe
 def robots_txt(request: HttpRequest) -> HttpResponse:
     """`/robots.txt`: what to skip, and where the sitemap is."""
-    lines = ["User-agent: *", *(f"Disallow: {path}" for path in ROBOTS_DISALLOW)]
+    lines = ["User-agent: *", *(f"{rule}: {path}" for rule, path in ROBOTS_RULES)]
     lines.append(f"Sitemap: {request.build_absolute_uri(reverse('articles:sitemap'))}")
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
