@@ -162,7 +162,8 @@ class ExportPlan:
 
     @property
     def filename(self) -> str:
-        return export_filename(self.query, self.fmt, self.include_body, self.truncated, self.ids)
+        rows = len(self.ids) if self.truncated else None
+        return export_filename(self.query, self.fmt, self.include_body, rows)
 
 
 def plan_export(query: SearchQuery, fmt: str, include_body: bool = False) -> ExportPlan:
@@ -173,10 +174,10 @@ def plan_export(query: SearchQuery, fmt: str, include_body: bool = False) -> Exp
 
 
 def export_filename(
-    query: SearchQuery, fmt: str, include_body: bool, truncated: bool, ids: list[int]
+    query: SearchQuery, fmt: str, include_body: bool, cut_at: int | None = None
 ) -> str:
     """A name that says what the file holds: the search's words and filters, whether it has
-    the texts, whether it was cut, and the day it was taken.
+    the texts, where the cap cut it (`cut_at` rows), and the day it was taken.
 
     ``newsarchive-cocoa-source-reuters-year-1987-with-text-2026-11-29.csv``
     """
@@ -189,8 +190,8 @@ def export_filename(
     parts = ["newsarchive", described]
     if include_body:
         parts.append("with-text")
-    if truncated:
-        parts.append(f"first-{len(ids)}")
+    if cut_at is not None:
+        parts.append(f"first-{cut_at}")
     parts.append(timezone.localdate().isoformat())
     return f"{'-'.join(parts)}.{fmt}"
 

@@ -40,7 +40,7 @@ class Subject:
     title: str
     link: str
     self_link: str
-    absolute: Callable[[str], str] | None = None  # request.build_absolute_uri
+    absolute: Callable[[str], str]  # request.build_absolute_uri
 
 
 @dataclass
@@ -63,11 +63,10 @@ def entries(subject: Subject) -> list[Entry]:
     updated = dict(
         Article.objects.filter(pk__in=[hit.id for hit in hits]).values_list("id", "updated")
     )
-    absolute = subject.absolute or (lambda url: url)
     return [
         Entry(
             id=hit.id,
-            guid=absolute(reverse("articles:article_by_id", kwargs={"pk": hit.id})),
+            guid=subject.absolute(reverse("articles:article_by_id", kwargs={"pk": hit.id})),
             title=hit.title,
             link=hit.url,
             snippet=str(hit.snippet),
