@@ -83,6 +83,7 @@ def setup(n: int, seed: int) -> dict[str, Any]:
     from django.utils.text import slugify
 
     from articles import seedfile
+    from articles.importer import archive_time
     from articles.models import Article, Section, Source
     from articles.search import rebuild_index
     from bench.corpus import CorpusGenerator
@@ -111,7 +112,7 @@ def setup(n: int, seed: int) -> dict[str, Any]:
                 body="",
                 source=label(Source, parsed.source),
                 section=label(Section, parsed.section),
-                published=parsed.published,
+                published=archive_time(parsed.published),
                 fingerprint=f"{i:064x}",
             )
         )
