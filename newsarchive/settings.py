@@ -145,5 +145,5 @@ NEWSARCHIVE_UPLOAD_MAX_FILES = int(os.environ.get("NEWSARCHIVE_UPLOAD_MAX_FILES"
 DATA_UPLOAD_MAX_NUMBER_FILES = NEWSARCHIVE_UPLOAD_MAX_FILES
 # Exports of a search (CSV, JSON Lines) stop after this many rows and say so.
 NEWSARCHIVE_EXPORT_MAX_ROWS = int(os.environ.get("NEWSARCHIVE_EXPORT_MAX_ROWS", "100000"))
-# URLs per sitemap file (the sitemap protocol allows at most 50,000).
-NEWSARCHIVE_SITEMAP_LIMIT = int(os.environ.get("NEWSARCHIVE_SITEMAP_LIMIT", "50000"))
+# URLs per sitemap page (the sitemap protocol allows at most 50,000; see articles/sitemaps.py).
+NEWSARCHIVE_SITEMAP_LIMIT = int(os.environ.get("NEWSARCHIVE_SITEMAP_LIMIT", "10000"))
