@@ -62,6 +62,7 @@ format: install-dev
 # Speed is measured here, never in the tests. Reads ../shared/corpus when present (--corpus).
 bench: install-dev
 	$(PY) -m bench $(BENCH_ARGS)
+	$(PY) -m bench.export
 
 bench-quick: install-dev
 	$(PY) -m bench --quick

@@ -10,20 +10,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.html import escape
 from django.utils.text import Truncator
 from django.views.decorators.http import require_safe
 
+from articles.export_views import api_format_response
 from articles.forms import SearchForm, search_params
 from articles.models import Article
-from articles.search import SearchUnavailable, more_like_this, search
+from articles.search import more_like_this, search
 from articles.search.rules import SNIPPET_CHARS
 
 if TYPE_CHECKING:
     from articles.search import FacetValue, Hit, SearchResults
-
-SEARCH_UNAVAILABLE = "Search is unavailable: the search index cannot be reached. Try again later."
 
 
 def iso(value: Any) -> str | None:
@@ -68,9 +67,10 @@ def results_json(query_text: str, filters: dict, results: SearchResults) -> dict
 
 
 @require_safe
-def search_api(request: HttpRequest) -> JsonResponse:
+def search_api(request: HttpRequest) -> HttpResponse:
     """`GET /api/search`: hits, facets and suggestion for the page's parameters.
 
+    `format=csv|jsonl|atom` gives every match as a file, or the search's feed, instead.
     `query` echoes the query text; `filters` echoes every other parameter as understood, so a
     client can see how its request was read. A page past the end is an empty page, not an error.
     """
@@ -81,16 +81,16 @@ def search_api(request: HttpRequest) -> JsonResponse:
         }
         return JsonResponse({"error": form.error_message(), "errors": errors}, status=400)
     query = form.to_query()
+    fmt = request.GET.get("format") or "json"
+    if fmt != "json":  # the same search as a file or a feed (articles.export_views)
+        return api_format_response(request, query, fmt)
     filters: dict[str, Any] = {}
     for name, value in search_params(query):
         if name in ("source", "section"):
             filters.setdefault(name, []).append(value)
         elif name != "q":
             filters[name] = value
-    try:
-        results = search(query)
-    except SearchUnavailable:
-        return JsonResponse({"error": SEARCH_UNAVAILABLE}, status=503)
+    results = search(query)  # an outage: SearchOutageMiddleware's 503
     return JsonResponse(results_json(query.q, filters, results))
 
 

@@ -219,14 +219,10 @@ def search_page(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
     valid = form.is_valid()
     query = form.to_query()
-    try:
-        results = search(query)
-    except SearchUnavailable:
-        return render(request, "articles/search_unavailable.html", status=503)
     context = {
         "form": form,
         "form_error": "" if valid else form.error_message(),
-        **page_context(query, results),
+        **page_context(query, search(query)),  # an outage: SearchOutageMiddleware's 503
     }
     return render(request, "articles/search.html", context, status=200 if valid else 400)
 
@@ -471,6 +467,17 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     if _wants_json(request):
         return JsonResponse({"error": "Bad request."}, status=400)
     return HttpResponseBadRequest("<!doctype html><title>Bad request</title><h1>Bad request</h1>")
+
+
+SEARCH_UNAVAILABLE = "Search is unavailable: the search index cannot be reached. Try again later."
+
+
+def search_unavailable(request: HttpRequest) -> HttpResponse:
+    """A search that cannot reach its index, wherever it was met (the results page, the API,
+    a feed, an export): 503, as JSON under /api/; see articles.middleware."""
+    if _wants_json(request):
+        return JsonResponse({"error": SEARCH_UNAVAILABLE}, status=503)
+    return render(request, "articles/search_unavailable.html", status=503)
 
 
 def server_error(request: HttpRequest | None = None) -> HttpResponse:

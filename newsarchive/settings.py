@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "axes",
     "articles",
 ]
@@ -106,6 +107,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "articles.middleware.SearchOutageMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lock-out page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -245,3 +247,7 @@ NEWSARCHIVE_UPLOAD_MAX_BYTES = int(
 )
 NEWSARCHIVE_UPLOAD_MAX_FILES = int(os.environ.get("NEWSARCHIVE_UPLOAD_MAX_FILES", "20000"))
 DATA_UPLOAD_MAX_NUMBER_FILES = NEWSARCHIVE_UPLOAD_MAX_FILES
+# Exports of a search (CSV, JSON Lines) stop after this many rows and say so.
+NEWSARCHIVE_EXPORT_MAX_ROWS = int(os.environ.get("NEWSARCHIVE_EXPORT_MAX_ROWS", "100000"))
+# URLs per sitemap page (the sitemap protocol allows at most 50,000; see articles/sitemaps.py).
+NEWSARCHIVE_SITEMAP_LIMIT = int(os.environ.get("NEWSARCHIVE_SITEMAP_LIMIT", "10000"))

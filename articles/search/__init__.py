@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import NamedTuple
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -59,6 +60,7 @@ __all__ = [
     "BulkIndexer",
     "IndexLockedError",
     "IndexWriteError",
+    "Matches",
     "SearchQuery",
     "SearchResults",
     "SearchUnavailable",
@@ -68,6 +70,7 @@ __all__ = [
     "index_articles",
     "indexed_ids",
     "indexed_versions",
+    "matching_ids",
     "more_like_this",
     "rebuild_index",
     "reset_backend",
@@ -209,6 +212,34 @@ def _check_reachable(backend: SearchBackend) -> None:
             f"the search index{f' in {where}' if where else ''} is missing although the database "
             "holds articles (rebuild it with `manage.py rebuild_index`)"
         )
+
+
+class Matches(NamedTuple):
+    """Every match of a query, counted, and the ids of the first few in the query's order."""
+
+    total: int
+    ids: list[int]
+
+
+def matching_ids(query: SearchQuery, limit: int) -> Matches:
+    """The total and the ids of the first ``limit`` matches in the query's order.
+
+    For exports, which read the rows themselves in batches: one backend call, no snippets, no
+    facet counts, nothing held but at most ``limit`` ids. Paging is ignored. Unlike
+    ``search()`` it has no page to explain repairs on; like it, it raises ``SearchUnavailable``
+    when the index cannot answer.
+    """
+    query, _ = _normalise(query)
+    parsed = query_language.parse(query.q)
+    sort = effective_sort(query.sort, has_words=parsed.node is not None)
+    backend = get_backend()
+    try:
+        _check_reachable(backend)
+        found = backend.search(parsed, _filters(query), sort, 0, max(limit, 1), ())
+    except Exception as error:
+        raise _outage.failed(error) from error
+    _outage.succeeded()
+    return Matches(found.total, found.ids[: max(limit, 0)])
 
 
 def _normalise(query: SearchQuery) -> tuple[SearchQuery, list[str]]:

@@ -27,6 +27,12 @@ def assert_outage(client) -> None:
     assert page.status_code == 503
     assert "Search is unavailable" in page.content.decode()
     assert "</html>" in page.content.decode()
+    for path in ("/search/feed/", "/search/export.csv", "/search/export.jsonl"):
+        assert client.get(path, {"q": "aleppo"}).status_code == 503, path
+    for fmt in ("csv", "jsonl", "atom"):
+        taken = client.get("/api/search", {"q": "aleppo", "format": fmt})
+        assert taken.status_code == 503, fmt
+        assert "unavailable" in json.loads(taken.content)["error"].lower()
 
 
 def assert_browsing_works(client, archive: dict) -> None:
