@@ -156,6 +156,10 @@ def run_load(
                 f"load: {level} connections: {summary['requests_per_s']:.1f} requests/s, "
                 f"{summary['errors']} errors, p95 {summary['p95_ms']} ms"
             )
+    log(
+        f"load: gunicorn stopped in {server.stop_seconds or 0:.1f} s, "
+        f"{len(server.leftovers)} processes left behind"
+    )
     result["levels"] = levels
     result["server"] = {
         "argv": server.argv,
@@ -315,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+            log(f"load: removed {work}")
     report["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     report["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report["problems"] = problems(report["run"])

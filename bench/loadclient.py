@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import http.client
 import itertools
-import os
 import threading
 import time
 from collections import Counter
@@ -216,10 +215,13 @@ def latency_stats(seconds: Sequence[float]) -> dict[str, float | None]:
     }
 
 
+def _status_label(sample: Sample) -> str:
+    return "no answer" if sample.status is None else str(sample.status)
+
+
 def summarize(level: LevelResult) -> dict[str, Any]:
     """The JSON of one level: counts, rates, latency overall and per kind, client CPU."""
     samples = level.samples
-    answered = [s for s in samples if s.status is not None]
     errors = [s for s in samples if s.error is not None]
     wall = level.wall_seconds or float("nan")
     per_kind: dict[str, Any] = {}
@@ -236,15 +238,10 @@ def summarize(level: LevelResult) -> dict[str, Any]:
         "requests": len(samples),
         "errors": len(errors),
         "requests_per_s": round(len(samples) / wall, 1) if samples else 0.0,
-        "statuses": dict(
-            sorted(Counter(str(s.status) for s in answered).items()),
-            **({"no answer": len(samples) - len(answered)} if len(answered) < len(samples) else {}),
-        ),
+        "statuses": dict(sorted(Counter(_status_label(s) for s in samples).items())),
         **latency_stats([s.seconds for s in samples if s.error is None]),
         "client_cpu_seconds": round(level.client_cpu_seconds, 2),
         "client_cpu_percent": round(100 * level.client_cpu_seconds / wall, 1),
-        "client_threads": level.connections,
-        "client_pid": os.getpid(),
         "per_kind": per_kind,
         "error_examples": level.error_examples,
     }
