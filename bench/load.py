@@ -149,6 +149,10 @@ def run_load(
             offset += len(done.samples)
             summary = summarize(done)
             summary["server_cpu_percent"] = round(100 * server_cpu / done.wall_seconds, 1)
+            # What a request costs the server, which a busy machine changes less than the rate.
+            summary["server_cpu_ms_per_request"] = (
+                round(1000 * server_cpu / summary["requests"], 1) if summary["requests"] else None
+            )
             summary["loadavg_before"] = round(load_before, 2)
             summary["loadavg_after"] = round(os.getloadavg()[0], 2)
             levels.append(summary)
@@ -216,15 +220,15 @@ def render(report: dict[str, Any]) -> str:
         f"{' '.join(run['server']['argv'][1:])}",
         "",
         "| connections | seconds | requests | requests/s | errors | p50 ms | p95 ms | p99 ms | "
-        "max ms | client CPU | server CPU | server log |",
-        "| ---: |" + " ---: |" * 10 + " --- |",
+        "max ms | client CPU | server CPU | server CPU ms/request | server log |",
+        "| ---: |" + " ---: |" * 11 + " --- |",
     ]
     for lv in run["levels"]:
         lines.append(
             f"| {lv['connections']} | {lv['seconds']:.1f} | {lv['requests']:,} | "
             f"{lv['requests_per_s']:.1f} | {lv['errors']} | {lv['p50_ms']} | {lv['p95_ms']} | "
             f"{lv['p99_ms']} | {lv['max_ms']} | {lv['client_cpu_percent']:.0f}% | "
-            f"{lv['server_cpu_percent']:.0f}% | "
+            f"{lv['server_cpu_percent']:.0f}% | {lv['server_cpu_ms_per_request']} | "
             f"{'agrees' if lv['server_log']['agrees'] else 'DIFFERS'} |"
         )
     lines += ["", "| kind (connections) | requests | errors | p50 ms | p95 ms | p99 ms | max ms |"]
@@ -340,16 +344,18 @@ def _corpus_folders(args: argparse.Namespace, work: Path) -> tuple[list[Path], s
     """The folders to import and a one-line description of them."""
     if args.corpus:
         return [f.resolve() for f in args.corpus], "given folders"
+    why_synthetic = "--quick"
     if not args.quick:
         folders = unpack_corpora(args.corpora, work / "corpus")
         if folders is not None:
             return folders, f"{' + '.join(CORPUS_ARCHIVES)}"
-        log(f"load: no {' and '.join(CORPUS_ARCHIVES)} in {args.corpora}; synthetic corpus instead")
+        why_synthetic = f"no {' and '.join(CORPUS_ARCHIVES)} in {args.corpora}"
+        log(f"load: {why_synthetic}; synthetic corpus instead")
     n = args.n or (QUICK_N if args.quick else SYNTHETIC_N)
     started = time.perf_counter()
-    folder = corpus_mod.cached_corpus(n, args.work, args.seed, progress=not args.quick)
+    folder = corpus_mod.cached_corpus(n, args.work, args.seed, progress=n >= 1000)
     log(f"load: synthetic corpus of {n:,} ready in {time.perf_counter() - started:.1f} s")
-    return [folder], f"synthetic, n={n:,}"
+    return [folder], f"synthetic, n={n:,}, {why_synthetic}"
 
 
 if __name__ == "__main__":
