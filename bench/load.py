@@ -320,20 +320,26 @@ def main(argv: list[str] | None = None) -> int:
         with _stop_on_sigterm():
             folders, report["corpus"] = _corpus_folders(args, work)
             report["run"] = run_load(folders, work, connections, duration, warmup, args.seed)
+        _finish(report, args.out)
     finally:
         if not args.keep:
+            # Last: deleting 21,000 unpacked files can take a minute on this machine's disk.
+            log(f"load: removing {work}")
             shutil.rmtree(work, ignore_errors=True)
-            log(f"load: removed {work}")
+    return 1 if report["problems"] else 0
+
+
+def _finish(report: dict[str, Any], out: Path) -> None:
+    """Judge the run, write the JSON and print the table."""
     report["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     report["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report["problems"] = problems(report["run"])
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
-    print(render(report))
-    log(f"results written to {args.out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+    print(render(report), flush=True)
+    log(f"results written to {out}")
     for problem in report["problems"]:
         log(f"check failed: {problem}")
-    return 1 if report["problems"] else 0
 
 
 def _given_or(value: float | None, default: float) -> float:

@@ -15,6 +15,7 @@ enough that a 30 s level at ~100 requests/s does not repeat a request.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import sqlite3
@@ -59,7 +60,7 @@ class ArchiveFacts:
 
 def read_archive(db_path: Path) -> ArchiveFacts:
     """Read the facts from the database file (read-only, no Django needed)."""
-    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
+    with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
         ids = [row[0] for row in conn.execute("SELECT id FROM articles_article ORDER BY id")]
         sources = _names(conn, "articles_source", "source_id")
         sections = _names(conn, "articles_section", "section_id")
