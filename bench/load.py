@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import corpus as corpus_mod
-from bench.loadclient import run_level, summarize
+from bench.loadclient import Action, run_level, summarize
 from bench.loadplan import build_plan, describe, read_archive
 from bench.measure import read_through, run_measured
 from bench.run import PROJECT_ROOT, count_articles, django_env, log, machine_info
@@ -140,21 +140,10 @@ def run_load(
             )
             offset += len(done.samples)
             result["warmup"] = {k: v for k, v in summarize(done).items() if k != "per_kind"}
-        for level in connections:
+        for number, level in enumerate(connections, 1):
             log(f"load: {level} connections for {duration:g} s")
-            load_before = os.getloadavg()[0]
-            server_cpu = server.cpu_seconds()
-            done = run_level("127.0.0.1", server.port, plan, level, duration, f"c{level}", offset)
-            server_cpu = server.cpu_seconds() - server_cpu
-            offset += len(done.samples)
-            summary = summarize(done)
-            summary["server_cpu_percent"] = round(100 * server_cpu / done.wall_seconds, 1)
-            # What a request costs the server, which a busy machine changes less than the rate.
-            summary["server_cpu_ms_per_request"] = (
-                round(1000 * server_cpu / summary["requests"], 1) if summary["requests"] else None
-            )
-            summary["loadavg_before"] = round(load_before, 2)
-            summary["loadavg_after"] = round(os.getloadavg()[0], 2)
+            summary = _measure_level(server, plan, level, duration, f"{number}-c{level}", offset)
+            offset += summary["requests"]
             levels.append(summary)
             log(
                 f"load: {level} connections: {summary['requests_per_s']:.1f} requests/s, "
@@ -178,10 +167,37 @@ def run_load(
     return result
 
 
+def _measure_level(
+    server: Gunicorn, plan: list[Action], connections: int, seconds: float, phase: str, offset: int
+) -> dict[str, Any]:
+    """One level of load, with what it cost the server and how busy the machine was."""
+    load_before = os.getloadavg()[0]
+    cpu_before, wait_before = server.cpu_seconds(), server.run_queue_seconds()
+    done = run_level("127.0.0.1", server.port, plan, connections, seconds, phase, offset)
+    cpu = server.cpu_seconds() - cpu_before
+    wait_after = server.run_queue_seconds()
+    summary = {"phase": phase, **summarize(done)}
+    summary["server_cpu_percent"] = round(100 * cpu / done.wall_seconds, 1)
+    # Time the server's processes were ready to run but waited for a CPU: other work on the
+    # machine. Near 0 on an idle machine; CPU + wait near 200% means the workers never idled.
+    summary["server_cpu_wait_percent"] = (
+        round(100 * (wait_after - wait_before) / done.wall_seconds, 1)
+        if wait_before is not None and wait_after is not None
+        else None
+    )
+    # What a request costs the server, which a busy machine changes less than the rate.
+    summary["server_cpu_ms_per_request"] = (
+        round(1000 * cpu / summary["requests"], 1) if summary["requests"] else None
+    )
+    summary["loadavg_before"] = round(load_before, 2)
+    summary["loadavg_after"] = round(os.getloadavg()[0], 2)
+    return summary
+
+
 def _match_access_log(levels: list[dict[str, Any]], logged: dict[str, Any]) -> None:
     """Put the server's own counts beside the client's, level by level."""
     for level in levels:
-        server_side = logged.get(f"c{level['connections']}", {"requests": 0, "statuses": {}})
+        server_side = logged.get(level["phase"], {"requests": 0, "statuses": {}})
         client_side = {k: v for k, v in level["statuses"].items() if k != "no answer"}
         level["server_log"] = {**server_side, "agrees": server_side["statuses"] == client_side}
 
@@ -206,6 +222,10 @@ def problems(result: dict[str, Any]) -> list[str]:
 # --- report ------------------------------------------------------------------------------------
 
 
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}%"
+
+
 def render(report: dict[str, Any]) -> str:
     """The results as markdown tables."""
     m = report["machine"]
@@ -220,15 +240,17 @@ def render(report: dict[str, Any]) -> str:
         f"{' '.join(run['server']['argv'][1:])}",
         "",
         "| connections | seconds | requests | requests/s | errors | p50 ms | p95 ms | p99 ms | "
-        "max ms | client CPU | server CPU | server CPU ms/request | server log |",
-        "| ---: |" + " ---: |" * 11 + " --- |",
+        "max ms | client CPU | server CPU | server waited for CPU | server CPU ms/request | "
+        "server log |",
+        "| ---: |" + " ---: |" * 12 + " --- |",
     ]
     for lv in run["levels"]:
         lines.append(
             f"| {lv['connections']} | {lv['seconds']:.1f} | {lv['requests']:,} | "
             f"{lv['requests_per_s']:.1f} | {lv['errors']} | {lv['p50_ms']} | {lv['p95_ms']} | "
             f"{lv['p99_ms']} | {lv['max_ms']} | {lv['client_cpu_percent']:.0f}% | "
-            f"{lv['server_cpu_percent']:.0f}% | {lv['server_cpu_ms_per_request']} | "
+            f"{lv['server_cpu_percent']:.0f}% | {_percent(lv['server_cpu_wait_percent'])} | "
+            f"{lv['server_cpu_ms_per_request']} | "
             f"{'agrees' if lv['server_log']['agrees'] else 'DIFFERS'} |"
         )
     lines += ["", "| kind (connections) | requests | errors | p50 ms | p95 ms | p99 ms | max ms |"]

@@ -11,7 +11,7 @@ browser would. The connect time is part of the latency.
 A request is an error when it fails to connect, times out, or is answered with anything but a
 2xx or 3xx status. A 3xx on an article's id alias is followed on the same connection (the
 alias redirects to the canonical URL), and the page it leads to is a request of its own.
-Every request carries a User-Agent naming the phase (`newsarchive-bench-load/c16`), so the
+Every request carries a User-Agent naming the phase (`newsarchive-bench-load/1-c16`), so the
 server's access log can be matched against the client's counts afterwards.
 """
 

@@ -130,6 +130,18 @@ class Gunicorn:
                 total += times.user + times.system
         return total
 
+    def run_queue_seconds(self) -> float | None:
+        """Seconds the master and workers have spent ready to run but waiting for a CPU, from
+        the kernel's scheduler statistics (Linux); None where they cannot be read."""
+        total = 0
+        for proc in self.processes():
+            try:
+                fields = Path(f"/proc/{proc.pid}/schedstat").read_text().split()
+                total += int(fields[1])
+            except (OSError, IndexError, ValueError):
+                return None
+        return total / 1e9
+
     def wait_ready(self, timeout: float) -> float:
         """Poll the home page until it answers 200; seconds waited. Raises ServerError when
         gunicorn exits or does not answer in time."""
