@@ -11,9 +11,10 @@ SEEDS ?= seeds/
 BENCH_ARGS ?= --n 10000 --n 100000
 # A random secret key, written once; settings read it when DJANGO_SECRET_KEY is not set.
 SECRET_KEY_FILE := var/secret_key
+BENCH_LOAD_ARGS ?=
 
 .PHONY: run test install install-dev migrate import serve lint format bench bench-quick \
-	screenshots test-postgres clean
+	bench-load screenshots test-postgres clean
 
 run: install migrate import
 	@echo ""
@@ -60,12 +61,19 @@ format: install-dev
 	$(VENV)/bin/ruff format .
 
 # Speed is measured here, never in the tests. Reads ../shared/corpus when present (--corpus).
+# The load run imports ../shared/corpus's two corpora (or 20,000 synthetic articles) and serves
+# them with gunicorn as `make run` does, on a free port of 127.0.0.1; it fails on any error.
 bench: install-dev
 	$(PY) -m bench $(BENCH_ARGS)
 	$(PY) -m bench.export
+	$(PY) -m bench load $(BENCH_LOAD_ARGS)
+
+bench-load: install-dev
+	$(PY) -m bench load $(BENCH_LOAD_ARGS)
 
 bench-quick: install-dev
 	$(PY) -m bench --quick
+	$(PY) -m bench load --quick
 
 screenshots: install-dev
 	$(PY) -m pytest articles/tests/browser/test_screenshots.py -q -p no:randomly --screenshots-dir docs/screenshots

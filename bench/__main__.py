@@ -1,6 +1,12 @@
-"""Entry point of `python -m bench` (the `make bench` benchmark); see bench/run.py."""
+"""Entry point of `python -m bench` (the `make bench` benchmark, bench/run.py) and of
+`python -m bench load` (the load run, bench/load.py)."""
 
 import sys
+
+if sys.argv[1:2] == ["load"]:
+    from bench.load import main
+
+    sys.exit(main(sys.argv[2:]))
 
 from bench.run import main
 
