@@ -34,7 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from bench.run import PROJECT_ROOT, django_env
+
 DEFAULT_WORK = Path("/tmp/newsarchive-bench")
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results" / "export.json"
 INSERT_BATCH = 2_000
@@ -45,20 +46,6 @@ MB = 1024 * 1024
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def django_env(work: Path) -> dict[str, str]:
-    """A database and index of the bench's own (the same variables as `bench.run`)."""
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=f"sqlite:///{work / 'db.sqlite3'}",
-        NEWSARCHIVE_INDEX_DIR=str(work / "index"),
-        NEWSARCHIVE_VAR_DIR=str(work / "var"),
-        DJANGO_SETTINGS_MODULE="newsarchive.settings",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])),
-    )
-    env.pop("DJANGO_DEBUG", None)
-    return env
 
 
 def _rss_mb() -> float:
