@@ -76,11 +76,13 @@ def is_running(pid: int, start: int | None) -> bool:
 
 
 def die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to SIGKILL this process when its parent exits; exit now if it already has."""
+    """Ask Linux to SIGKILL this process when its parent exits; exit now if the writer that
+    started it has already gone (it died before prctl took effect). Under ``forkserver`` the
+    parent is the fork server, which ends with the writer's process."""
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+    if os.getppid() != parent_pid and process_start(parent_pid) is None:
         os._exit(1)
 
 
@@ -258,7 +260,8 @@ class GuardedMpWriter(TidyOnFailure, MpWriter):
                 raise IndexWriteError(item[1])
             results.append(item)
         for task in self.tasks:
-            task.join()
+            task.join(STOP_GRACE_SECONDS)  # each has handed in its segment and is leaving
+        stop_processes(self.tasks)  # none should be left; never wait on one for ever
         return results
 
     def _commit(self, mergetype: Any, optimize: Any, merge: Any) -> None:
