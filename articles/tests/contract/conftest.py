@@ -66,9 +66,21 @@ BACKEND_FACTORIES: dict[str, Callable[[Path, Any], None]] = {
 }
 
 
+#: Contract tests a backend is known to fail, with why: run as strict xfails, so a fix shows.
+KNOWN_GAPS: dict[tuple[str, str], str] = {
+    (
+        "whoosh",
+        "test_an_article_added_twice_in_one_bulk_run_is_indexed_once",
+    ): "Whoosh's update_document cannot replace a document added earlier by the same writer",
+}
+
+
 @pytest.fixture(autouse=True, params=list(BACKEND_FACTORIES))
 def backend(request, settings, tmp_path: Path, db) -> Iterator[SearchBackend]:
     """The backend under test, installed as the search service's backend, with an empty index."""
+    gap = KNOWN_GAPS.get((request.param, request.function.__name__))
+    if gap:
+        request.applymarker(pytest.mark.xfail(reason=gap, strict=True))
     BACKEND_FACTORIES[request.param](tmp_path / f"{request.param}-index", settings)
     reset_backend()
     backend = get_backend()
