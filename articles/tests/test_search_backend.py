@@ -8,6 +8,7 @@ Whoosh's public readers: if an upgrade of whoosh3 changed the layout, they fail 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
 import time
 
@@ -18,12 +19,15 @@ from whoosh.formats import Positions
 from articles import search
 from articles.models import Article
 from articles.search import SearchQuery, get_backend, indexed_ids, reset_backend
+from articles.search.backends import Filters
+from articles.search.backends import whoosh as whoosh_backend
 from articles.search.backends.whoosh import (
     _decode_positions,
     _PositionsBuilder,
     analyze,
     build_schema,
 )
+from articles.search.query import parse
 
 pytestmark = pytest.mark.django_db
 
@@ -129,36 +133,6 @@ def test_new_segments_use_the_larger_posting_blocks(make_article, monkeypatch):
     assert matcher._lastblock  # Whoosh's default block of 128 postings would need three
 
 
-def test_column_arrays_match_whooshs_column_readers(many):
-    snap = snapshot()
-    reader = snap.searcher.reader()
-    ids = [snap.ids[d] for d in range(snap.n)]
-    assert ids == list(reader.column_reader("id"))
-    sources = reader.column_reader("source")
-    ords, names = snap.labels["source"]
-    assert [names[o] for o in ords] == [v.decode() if isinstance(v, bytes) else v for v in sources]
-
-
-def test_posting_arrays_match_whooshs_matcher(many):
-    snap = snapshot()
-    reader = snap.searcher.reader()
-    docs, weights = snap.term("body", "market")
-    matcher = reader.postings("body", "market")
-    expected = []
-    while matcher.is_active():
-        expected.append((matcher.id(), matcher.weight()))
-        matcher.next()
-    live = snap.live[docs]
-    assert list(zip(docs[live].tolist(), weights[live].tolist(), strict=True)) == expected
-
-
-def test_field_lengths_match_whoosh(many):
-    snap = snapshot()
-    reader = snap.searcher.reader()
-    for docnum in np.flatnonzero(snap.live)[:20]:
-        assert snap.lengths["body"][docnum] == reader.doc_field_length(int(docnum), "body")
-
-
 def test_positions_are_decoded_like_whoosh():
     fmt = Positions()
     for positions in ([0], [3, 7], [1, 300, 70000], list(range(0, 5000, 17)), [2**31 - 1]):
@@ -209,13 +183,16 @@ def test_phrases_match_whooshs_phrase_query(many, monkeypatch, phrase, dense_rat
 
     monkeypatch.setattr(whoosh_backend, "DENSE_PHRASE_RATIO", dense_ratio)
     words = analyze(phrase)
-    expected = len(
-        snapshot().searcher.search(
+    expected = {
+        hit["id"]
+        for hit in snapshot().searcher.search(
             wq.Or([wq.Phrase("title", words), wq.Phrase("body", words)]), limit=None
         )
-    )
-    assert search.search(SearchQuery(q=f'"{phrase}"')).total == expected
-    assert expected or phrase == "common market"
+    }
+    # The backend itself, not the service: a crash must raise here, not read as no matches.
+    found = get_backend().search(parse(f'"{phrase}"'), Filters(), "newest", 0, 1000, [])
+    assert (found.total, set(found.ids)) == (len(expected), expected)
+    assert bool(expected) == (phrase != "common market")
 
 
 def test_deleted_documents_are_not_live(many):
@@ -224,25 +201,10 @@ def test_deleted_documents_are_not_live(many):
     assert search.search(SearchQuery(q="market")).total == 299
 
 
-def test_facet_counts_match_a_count_in_python(many):
-    results = search.search(SearchQuery(q="rare"))
-    expected: dict[str, int] = {}
-    for article in many:
-        if "rare" in article.body:
-            expected[article.source.name] = expected.get(article.source.name, 0) + 1
-    assert {v.label: v.count for v in results.facets["source"]} == expected
-
-
-def test_articles_without_section_or_date_are_counted_nowhere(many):
-    results = search.search(SearchQuery())
-    assert sum(v.count for v in results.facets["section"]) == sum(1 for a in many if a.section_id)
-    assert sum(v.count for v in results.facets["year"]) == sum(1 for a in many if a.published)
-
-
 def test_searcher_is_reused_until_the_index_changes(add_article):
     add_article("One", body="cocoa")
     first = snapshot()
-    search.search(SearchQuery(q="cocoa"))
+    assert search.search(SearchQuery(q="cocoa")).total == 1
     assert snapshot() is first
     add_article("Two", body="cocoa")
     assert snapshot() is not first
@@ -290,12 +252,6 @@ def test_writer_waits_for_another_writers_lock(make_article, django_capture_on_c
     assert indexed_ids() == {article.pk}
 
 
-def test_clear_index_empties_it(add_article):
-    add_article("Cocoa")
-    search.clear_index()
-    assert indexed_ids() == set()
-
-
 def test_analyzer_folds_accents_and_stems():
     assert analyze("Médecins Sans Frontières rates") == ["medecin", "san", "frontier", "rate"]
 
@@ -321,3 +277,288 @@ def test_commits_merge_tiny_segments_and_leave_big_ones(make_article, monkeypatc
     assert sizes[-1] == 4, "the big segment was left alone"
     assert len(sizes) <= 3
     assert len(backend.indexed_ids()) == 7
+
+
+# --- every fast reader against Whoosh's public readers, on a random index ----------------------
+
+READER_WORDS = (
+    "market",
+    "markets",
+    "marketing",
+    "rates",
+    "rate",
+    "rating",
+    "bank",
+    "banking",
+    "bakery",
+    "harvest",
+    "harbour",
+    "cocoa",
+    "coffee",
+    "Médecins",
+    "medecins",
+    "café",
+    "cafe",
+    "frontières",
+    "president",
+    "presidents",
+    "presidential",
+    "election",
+    "elections",
+    "oil",
+    "oilfield",
+    "U.S",
+    "e-mail",
+    "the",
+    "of",
+    "a",
+    "x1",
+    "2015",
+)
+
+
+@pytest.fixture
+def random_index(make_article, django_capture_on_commit_callbacks, monkeypatch):
+    """About 130 random articles in two segments of different sizes (the first written in the
+    earlier block format), small posting blocks, long bodies with large position gaps, missing
+    sources, sections and dates, and a few deletions."""
+    import random
+
+    from articles.search.backends import whoosh as whoosh_backend
+    from articles.search.backends import whoosh_codec
+
+    monkeypatch.setattr(whoosh_backend, "TINY_SEGMENT_DOCS", 10)  # keep both segments
+    monkeypatch.setattr(whoosh_backend, "POSTINGS_BLOCK_SIZE", 16)
+    rng = random.Random(7)
+
+    def article(i: int):
+        length = rng.choice([3, 12, 40, 700])
+        body = " ".join(rng.choices(READER_WORDS, k=length))
+        stamp = dt.datetime(2014 + i % 3, 1 + i % 12, 1 + i % 28, i % 24, tzinfo=dt.UTC)
+        return make_article(
+            " ".join(rng.choices(READER_WORDS, k=rng.randint(1, 5))),
+            body=body,
+            source=rng.choice(["AFP", "Reuters", "<b>Wire</b>", None]),
+            section=rng.choice(["Business", "Sport & Leisure", None]),
+            published=None if rng.random() < 0.15 else stamp,
+        )
+
+    with monkeypatch.context() as earlier_version:
+        earlier_version.setattr(whoosh_codec, "PICKLE_PROTOCOL", 2)
+        with django_capture_on_commit_callbacks(execute=True):
+            first = [article(i) for i in range(75)]
+    with django_capture_on_commit_callbacks(execute=True):
+        second = [article(i) for i in range(75, 130)]
+    with django_capture_on_commit_callbacks(execute=True):
+        for doomed in (first[3], first[40], second[7]):
+            doomed.delete()
+    snap = snapshot()
+    assert sorted(seg.doccount for seg, _ in snap.parts) == [55, 75]
+    return snap
+
+
+def leaves(snap):
+    """(our segment, Whoosh's reader of that segment) pairs."""
+    by_id = {leaf.segment().segment_id(): leaf for leaf, _ in snap.searcher.reader().leaf_readers()}
+    return [(seg, by_id[seg.segid]) for seg, _ in snap.parts]
+
+
+def matcher_items(matcher, value=None) -> list:
+    items = []
+    while matcher.is_active():
+        items.append((matcher.id(), matcher.weight() if value is None else value(matcher)))
+        matcher.next()
+    return items
+
+
+def field_length(reader, docnum: int, fieldname: str) -> int:
+    """Whoosh's length of a field in a document; None (a title of stop words only) is 0."""
+    return reader.doc_field_length(docnum, fieldname) or 0
+
+
+def lexicon(reader, fieldname: str) -> list[str]:
+    return [t.decode("utf-8") for t in reader.lexicon(fieldname)]
+
+
+@pytest.mark.parametrize("fieldname", ["title", "body"])
+def test_every_posting_list_matches_whooshs_matcher(random_index, fieldname):
+    snap = random_index
+    reader = snap.searcher.reader()
+    terms = lexicon(reader, fieldname)
+    assert len(terms) >= 20
+    for term in terms:
+        docs, weights = snap.term(fieldname, term)
+        live = snap.live[docs]
+        expected = matcher_items(reader.postings(fieldname, term))
+        assert list(zip(docs[live].tolist(), weights[live].tolist(), strict=True)) == expected
+        assert len(docs) == reader.doc_frequency(fieldname, term), term
+
+
+@pytest.mark.parametrize("fieldname", ["title", "body"])
+def test_every_position_list_matches_whooshs_matcher(random_index, fieldname):
+    for seg, leaf in leaves(random_index):
+        for term in lexicon(leaf, fieldname):
+            ids, values = seg.read_whole(fieldname, term.encode("utf-8"))
+            builder = _PositionsBuilder()
+            builder.take(ids, values, np.arange(len(ids)))
+            docs, positions = builder.arrays()
+            got = sorted(zip(docs.tolist(), positions.tolist(), strict=True))
+            positions_of = matcher_items(
+                leaf.postings(fieldname, term), lambda m: m.value_as("positions")
+            )
+            expected = sorted((doc, p) for doc, plist in positions_of for p in plist)
+            live = {doc for doc, _ in positions_of}
+            assert [(d, p) for d, p in got if d in live] == expected, term
+
+
+def test_every_column_matches_whooshs_column_readers(random_index):
+    """Whoosh reports a missing number as the top of its range and a missing label as ''; the
+    fast readers report 0 and ''."""
+    checked = 0
+    for seg, leaf in leaves(random_index):
+        for name, ours in [
+            ("id", seg.ids),
+            ("published", seg.published),
+            ("day", seg.day),
+            ("updated", seg.updated),
+        ]:
+            top = (1 << (8 * leaf.column_reader(name, translate=False)._fixedlen)) - 1
+            theirs = [0 if v == top else v for v in leaf.column_reader(name)]
+            assert ours.tolist() == theirs, name
+            checked += 1
+        for name in ("source", "section"):
+            values = getattr(seg, f"{name}_values")
+            ours = [values[r] for r in getattr(seg, f"{name}_refs")]
+            assert ours == list(leaf.column_reader(name)), name
+            checked += 1
+    assert checked == 12
+
+
+def test_snapshot_columns_hold_each_articles_own_values(random_index):
+    """The same columns against the database: the index stores what the rows say."""
+    from django.utils import timezone
+
+    from articles.search.backends.whoosh import _EPOCH_OFFSET
+
+    snap = random_index
+    rows = {a.pk: a for a in Article.objects.select_related("source", "section")}
+    sources, source_names = snap.labels["source"]
+    sections, section_names = snap.labels["section"]
+    live = np.flatnonzero(snap.live)
+    assert sorted(snap.ids[live].tolist()) == sorted(rows)
+    for docnum in live.tolist():
+        row = rows[int(snap.ids[docnum])]
+        local = timezone.localtime(row.published) if row.published else None
+        assert snap.day[docnum] == (int(local.strftime("%Y%m%d")) if local else 0)
+        stamp = int(row.published.timestamp()) + _EPOCH_OFFSET if row.published else 0
+        assert snap.published[docnum] == stamp
+        assert snap.updated[docnum] == (row.updated - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // (
+            dt.timedelta(microseconds=1)
+        )
+        assert source_names[sources[docnum]] == (row.source.name if row.source else "")
+        assert section_names[sections[docnum]] == (row.section.name if row.section else "")
+
+
+def test_field_lengths_match_whoosh(random_index):
+    snap = random_index
+    reader = snap.searcher.reader()
+    for fieldname in ("title", "body"):
+        for docnum in np.flatnonzero(snap.live).tolist():
+            assert snap.lengths[fieldname][docnum] == field_length(reader, docnum, fieldname)
+
+
+@pytest.mark.parametrize(
+    ("typed", "folded"),
+    [("ma", "ma"), ("mar", "mar"), ("ra", "ra"), ("ba", "ba"), ("pres", "pres"), ("méd", "med")],
+)
+def test_prefix_expansion_matches_whooshs_term_dictionary(random_index, typed, folded):
+    snap = random_index
+    reader = snap.searcher.reader()
+    expected = {
+        t.decode("utf-8")
+        for fieldname in ("title", "body")
+        for t in reader.expand_prefix(fieldname, folded)
+    } | set(analyze(typed))
+    assert 0 < len(expected) < whoosh_backend.MAX_PREFIX_TERMS
+    assert set(snap.expand_prefix(typed)) == expected
+
+
+def one_edit_away(word: str) -> set[str]:
+    """Every string one deletion, swap of neighbours, replacement or insertion from ``word``."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    out = set()
+    for i in range(len(word) + 1):
+        left, right = word[:i], word[i:]
+        if right:
+            out.add(left + right[1:])
+            out.update(left + c + right[1:] for c in letters)
+        if len(right) > 1:
+            out.add(left + right[1] + right[0] + right[2:])
+        out.update(left + c + right for c in letters)
+    out.discard(word)
+    return {w for w in out if w}
+
+
+@pytest.mark.parametrize(
+    ("typed", "maxdist"),
+    [("markt", 1), ("presdent", 1), ("presidnt", 2), ("harbur", 1), ("cocoa", 1), ("bnak", 2)],
+)
+def test_fuzzy_expansion_matches_whooshs_term_dictionary(random_index, typed, maxdist):
+    """Stems of the word's one-edit neighbours that the index holds, plus stems within
+    ``maxdist`` of its own stem in the biggest segment's dictionary (the backend's bound)."""
+    snap = random_index
+    reader = snap.searcher.reader()
+    biggest = max(leaves(snap), key=lambda pair: pair[0].doccount)[1]
+    own = analyze(typed)
+    frequency = {
+        stem: reader.doc_frequency("body", stem) + reader.doc_frequency("title", stem)
+        for stem in own
+    }
+    candidates = {stem for word in one_edit_away(typed) for stem in analyze(word)}
+    candidates |= {
+        t.decode() if isinstance(t, bytes) else t
+        for t in biggest.terms_within("body", own[0], maxdist, prefix=1)
+    }
+    for stem in candidates - frequency.keys():
+        frequency[stem] = reader.doc_frequency("body", stem)
+    expected = {stem for stem, n in frequency.items() if n}
+    assert 0 < len(expected) < whoosh_backend.MAX_FUZZY_TERMS
+    assert set(snap.expand_fuzzy(typed, maxdist)) == expected
+
+
+@pytest.mark.parametrize("fieldname", ["title", "body"])
+def test_bm25_scores_follow_from_whooshs_statistics(random_index, fieldname):
+    """Each term's score per document, recomputed in Python from what Whoosh's public readers
+    say: term weight (the title's boost included), document frequency, field lengths."""
+    snap = random_index
+    reader = snap.searcher.reader()
+    live = np.flatnonzero(snap.live).tolist()
+    n = reader.doc_count()
+    assert n == len(live)
+    average = max(sum(field_length(reader, d, fieldname) for d in live) / n, 1.0)
+    k1, b = whoosh_backend.BM25_K1, whoosh_backend.BM25_B
+    for term in lexicon(reader, fieldname):
+        df = reader.doc_frequency(fieldname, term)
+        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        expected = {}
+        for docnum, tf in matcher_items(reader.postings(fieldname, term)):
+            norm = k1 * (1 - b + b * field_length(reader, docnum, fieldname) / average)
+            expected[docnum] = idf * tf * (k1 + 1) / (tf + norm)
+        scored = snap.blank()
+        snap._score_term(fieldname, term, scored)
+        docs = np.flatnonzero(scored.mask & snap.live).tolist()
+        assert docs == sorted(expected), term
+        assert np.allclose(scored.score[docs], [expected[d] for d in docs], rtol=1e-5), term
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a segment without any dated article reads its missing days as -1, not 0 "
+    "(harmless today: every reader of the day column checks day > 0)",
+)
+def test_a_segment_of_undated_articles_reads_day_zero(add_article):
+    add_article("Undated", published=None)
+    add_article("Dated")
+    snap = snapshot()
+    assert len(snap.parts) == 2
+    assert sorted(snap.day.tolist()) == [0, 20151010]
