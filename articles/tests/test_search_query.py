@@ -228,8 +228,11 @@ def assert_well_formed(text: str) -> None:
         if isinstance(node, LEAVES):
             # "published" only through a group: see test_a_date_field_group_reads_dates.
             assert node.field in (None, "title", "body", "source", "section", "published")
-            # A quoted run of punctuation stays a phrase; it matches everything, like "the".
-            assert isinstance(node, Phrase) or any(ch.isalnum() for ch in node.text), node
+            if node.field in ("source", "section"):
+                assert node.text.strip(), node  # a label may be any non-blank name
+            else:
+                # A quoted run of punctuation stays a phrase; it matches everything, like "the".
+                assert isinstance(node, Phrase) or any(ch.isalnum() for ch in node.text), node
         if isinstance(node, Prefix):
             assert sum(ch.isalnum() for ch in node.text) >= MIN_PREFIX_CHARS
         if isinstance(node, Fuzzy):
