@@ -83,7 +83,8 @@ def test_suggestion_keeps_the_rest_of_the_query(add_article):
 
 def test_no_suggestion_for_words_that_match(add_article):
     add_article("President", body="The president spoke.")
-    assert search(SearchQuery(q="president")).suggestion is None
+    results = search(SearchQuery(q="president"))
+    assert (results.total, results.suggestion) == (1, None)
 
 
 def test_more_like_this_finds_articles_sharing_distinctive_words(add_article):
