@@ -2,7 +2,8 @@
 
 One service behind ``check_index``, ``update_index`` and the admin's index-health page, so they
 find the same drift and mend it the same way. Drift is a comparison of article ids (rows the
-index lacks, index entries whose row is gone); ``update_index`` also compares each row's
+index lacks, index entries whose row is gone, rows the index holds more than once: each copy
+would be found and counted); ``update_index`` also compares each row's
 ``updated`` stamp with the one it was indexed from. It arises when an index write fails after
 its database commit (the signals log it and carry on) or when rows change behind the ORM.
 """
@@ -29,21 +30,24 @@ class IndexHealth:
     in_index: int
     missing: list[int]  # in the database, not in the index
     stale: list[int]  # in the index, no longer in the database
+    duplicated: Sequence[int] = ()  # in both, but indexed more than once
 
     @property
     def drift(self) -> bool:
-        return bool(self.missing or self.stale)
+        return bool(self.missing or self.stale or self.duplicated)
 
 
 def index_health() -> IndexHealth:
     """Compare every article id in the database with every id in the index."""
     database = set(Article.objects.values_list("pk", flat=True).iterator(chunk_size=_ID_CHUNK))
-    indexed = search.indexed_ids()
+    counts = search.indexed_id_counts()
+    indexed = set(counts)
     return IndexHealth(
         in_database=len(database),
         in_index=len(indexed),
         missing=sorted(database - indexed),
         stale=sorted(indexed - database),
+        duplicated=sorted(pk for pk, n in counts.items() if n > 1 and pk in database),
     )
 
 
@@ -56,7 +60,9 @@ def fix_drift(health: IndexHealth | None = None) -> IndexHealth:
     """
     if health is None:
         health = index_health()
-    apply_changes(health.missing, health.stale)
+    # Every copy of a duplicated article goes first: re-indexing replaces only one of them.
+    duplicated = list(health.duplicated)
+    apply_changes([*health.missing, *duplicated], [*health.stale, *duplicated])
     return health
 
 

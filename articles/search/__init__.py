@@ -68,6 +68,7 @@ __all__ = [
     "clear_index",
     "get_backend",
     "index_articles",
+    "indexed_id_counts",
     "indexed_ids",
     "indexed_versions",
     "matching_ids",
@@ -390,6 +391,12 @@ def more_like_this(article_id: int, limit: int = RELATED_COUNT) -> list[int]:
 def indexed_ids() -> set[int]:
     """Every article id in the index (check_index compares it with the database)."""
     return get_backend().indexed_ids()
+
+
+def indexed_id_counts() -> dict[int, int]:
+    """Every indexed article id with its number of index documents: check_index looks for
+    articles indexed more than once, which ``indexed_ids`` (a set) cannot show."""
+    return get_backend().indexed_id_counts()
 
 
 def indexed_versions() -> dict[int, datetime | None]:

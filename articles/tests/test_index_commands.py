@@ -153,3 +153,19 @@ def test_check_index_after_edits_and_deletes_reports_no_drift(
         articles[1].delete()
         Article.objects.filter(pk=articles[2].pk).delete()
     assert run("check_index")[0] == 0
+
+
+def test_check_index_reports_and_fixes_an_article_indexed_twice(add_article):
+    """A set of ids cannot show a duplicate; the counts per id can (Whoosh keeps both copies
+    of an article added as new when it was already indexed)."""
+    article = add_article("Cocoa")
+    with search.bulk_indexer() as indexer:
+        indexer.add([article.pk], new=True)
+    assert search.indexed_id_counts() == {article.pk: 2}
+    assert indexed_ids() == {article.pk}
+
+    code, out, _ = run("check_index")
+    assert code == 1 and f"1 articles indexed more than once: {article.pk}" in out
+    code, out, _ = run("check_index", "--fix")
+    assert code == 0 and "Fixed" in out
+    assert search.indexed_id_counts() == {article.pk: 1}

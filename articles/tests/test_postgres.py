@@ -18,7 +18,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 SUITES_ON_POSTGRES = [
     "articles/tests/test_importer.py",
     "articles/tests/test_commands.py",
-    "articles/tests/test_search.py",
+    "articles/tests/contract",
     "articles/tests/test_views.py",
     "articles/tests/test_api.py",
     "articles/tests/test_admin.py",

@@ -8,8 +8,17 @@ import sys
 
 import pytest
 
-from articles.search import SearchQuery, SearchUnavailable, reset_backend, search, warm_up
+from articles.search import (
+    SearchQuery,
+    SearchUnavailable,
+    get_backend,
+    reset_backend,
+    search,
+    warm_up,
+)
+from articles.search.backends import Filters
 from articles.search.backends.whoosh import backend as whoosh_backend
+from articles.search.query import parse
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +49,8 @@ def snapshots_opened(monkeypatch) -> list[int]:
 def test_the_first_search_after_warm_up_reuses_the_open_index(small_archive, snapshots_opened):
     warm_up()
     assert len(snapshots_opened) == 1
-    assert search(SearchQuery(q="cocoa")).error is None
+    results = search(SearchQuery(q="cocoa"))
+    assert [hit.title for hit in results.hits] == ["Cocoa harvest falls short"]
     assert len(snapshots_opened) == 1
 
 
@@ -54,10 +64,19 @@ def test_warm_up_survives_a_broken_index_folder(settings, tmp_path, search_failu
     assert len(search_failures) == 1  # warm-up and the search met the same cause: logged once
 
 
+def test_warm_up_of_a_good_index_logs_nothing(small_archive, caplog):
+    warm_up()
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+
+
 def test_the_wsgi_module_warms_up(small_archive, snapshots_opened):
     sys.modules.pop("newsarchive.wsgi", None)
     module = importlib.import_module("newsarchive.wsgi")
     assert callable(module.application)
+    assert len(snapshots_opened) == 1
+    # Asked of the backend: the WSGI module closes the warm-up's database connection.
+    found = get_backend().search(parse("aleppo"), Filters(), "", 0, 10, [])
+    assert found.total == 3
     assert len(snapshots_opened) == 1
 
 

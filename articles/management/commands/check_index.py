@@ -1,8 +1,10 @@
 """`manage.py check_index`: compare the database with the search index by article id.
 
 Exit status 0 when they agree, 1 on drift (so cron and CI can alert); ``--fix`` repairs the
-drift and exits 0 when the repair left nothing behind. The comparison and the repair are
-``articles.index_health``, shared with the admin's index-health page.
+drift and exits 0 when the repair left nothing behind. Drift is an article missing from the
+index, an index entry whose article is gone, or an article indexed more than once (each copy
+would be found and counted). The comparison and the repair are ``articles.index_health``,
+shared with the admin's index-health page.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ class Command(BaseCommand):
     help = "Compare the database with the search index by id; exit 1 on drift (--fix repairs)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--fix", action="store_true", help="Index missing, remove stale.")
+        parser.add_argument(
+            "--fix", action="store_true", help="Index missing or duplicated, remove stale."
+        )
 
     def handle(self, *args, **options) -> None:
         verbosity = options["verbosity"]
@@ -32,6 +36,7 @@ class Command(BaseCommand):
         if verbosity >= 1:
             self._report("in the database but not the index", health.missing)
             self._report("in the index but not the database", health.stale)
+            self._report("indexed more than once", health.duplicated)
         if not options["fix"]:
             sys.exit(1)
         fix_drift(health)

@@ -165,6 +165,15 @@ class SearchBackend(ABC):
     def indexed_ids(self) -> set[int]:
         """Every article id the index holds (compared with the database by index health)."""
 
+    def indexed_id_counts(self) -> dict[int, int]:
+        """How many index documents each indexed article id has (more than one is a fault).
+
+        ``indexed_ids`` is a set, so it cannot show an article indexed twice. This default
+        suits a backend whose index cannot hold two entries for one id (a primary key);
+        a backend that can, like Whoosh, counts them.
+        """
+        return dict.fromkeys(self.indexed_ids(), 1)
+
     @abstractmethod
     def indexed_versions(self) -> dict[int, datetime | None]:
         """Each indexed article id with the ``updated`` stamp it was indexed from (exact to

@@ -141,6 +141,11 @@ class WhooshBackend(IndexWriting, SearchBackend):
         snap = self.snapshot()
         return set(snap.ids[snap.live].tolist())
 
+    def indexed_id_counts(self) -> dict[int, int]:
+        snap = self.snapshot()
+        ids, counts = np.unique(snap.ids[snap.live], return_counts=True)
+        return dict(zip(ids.tolist(), counts.tolist(), strict=True))
+
     def indexed_versions(self) -> dict[int, datetime | None]:
         snap = self.snapshot()
         live = snap.live

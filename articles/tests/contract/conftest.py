@@ -1,0 +1,113 @@
+"""The search contract: every test in this folder runs once per search backend.
+
+A backend joins the contract with one entry in ``BACKEND_FACTORIES``: a function given a fresh
+folder and pytest-django's ``settings`` that points the search service at the backend, or skips
+with a one-line reason when the backend cannot run here. The tests then talk to the backend
+only through ``articles.search`` (and the signals and importer that call it), so they state what
+any backend must do, not how Whoosh does it; Whoosh internals are tested in
+``test_search_backend.py``.
+
+Two guards make a failing search fail the test: every test asserts exact results (mostly
+against ``oracle.py``, a brute-force evaluator in plain Python), and ``search_never_fails``
+fails any test during which the search service logged an error, because ``search()`` turns a
+backend's exception into a polite empty result that a careless assertion would accept.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from articles.search import SearchBackend, get_backend, reset_backend
+
+WHOOSH_BACKEND = "articles.search.backends.whoosh.WhooshBackend"
+POSTGRES_MODULE = "articles.search.backends.postgres"
+
+
+def install_whoosh(folder: Path, settings: Any) -> None:
+    settings.NEWSARCHIVE_SEARCH_BACKEND = WHOOSH_BACKEND
+    settings.NEWSARCHIVE_INDEX_DIR = folder
+
+
+def install_postgres(folder: Path, settings: Any) -> None:
+    """PostgreSQL full-text search in the test database itself: it runs when the suite runs on
+    PostgreSQL (``test_postgres.py`` reruns this folder there when TEST_DATABASE_URL is set)."""
+    from django.db import connection
+
+    if importlib.util.find_spec(POSTGRES_MODULE) is None:
+        pytest.skip(f"no PostgreSQL search backend yet ({POSTGRES_MODULE} does not exist)")
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL backend needs a PostgreSQL database: set TEST_DATABASE_URL")
+    module = importlib.import_module(POSTGRES_MODULE)
+    classes = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, SearchBackend)
+        and value.__module__ == module.__name__
+        and not getattr(value, "__abstractmethods__", None)
+    ]
+    if len(classes) != 1:
+        pytest.skip(f"{POSTGRES_MODULE} should define exactly one backend class")
+    settings.NEWSARCHIVE_SEARCH_BACKEND = f"{POSTGRES_MODULE}.{classes[0].__name__}"
+    settings.NEWSARCHIVE_INDEX_DIR = folder
+
+
+#: Every backend the contract runs against: name -> installer (or skip with a reason).
+BACKEND_FACTORIES: dict[str, Callable[[Path, Any], None]] = {
+    "whoosh": install_whoosh,
+    "postgres": install_postgres,
+}
+
+
+#: Contract tests a backend is known to fail, with why: run as strict xfails, so a fix shows.
+KNOWN_GAPS: dict[tuple[str, str], str] = {
+    (
+        "whoosh",
+        "test_an_article_added_twice_in_one_bulk_run_is_indexed_once",
+    ): "Whoosh's update_document cannot replace a document added earlier by the same writer",
+}
+
+
+@pytest.fixture(autouse=True, params=list(BACKEND_FACTORIES))
+def backend(request, settings, tmp_path: Path, db) -> Iterator[SearchBackend]:
+    """The backend under test, installed as the search service's backend, with an empty index."""
+    gap = KNOWN_GAPS.get((request.param, request.function.__name__))
+    if gap:
+        request.applymarker(pytest.mark.xfail(reason=gap, strict=True))
+    BACKEND_FACTORIES[request.param](tmp_path / f"{request.param}-index", settings)
+    reset_backend()
+    backend = get_backend()
+    backend.clear()
+    yield backend
+    reset_backend()
+
+
+class _Recorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def search_never_fails() -> Iterator[None]:
+    """Fail the test when the search service logged an error (a search or lookup that crashed)."""
+    logger = logging.getLogger("articles.search")
+    recorder = _Recorder()
+    logger.addHandler(recorder)
+    try:
+        yield
+    finally:
+        logger.removeHandler(recorder)
+    if recorder.records:
+        first = recorder.records[0]
+        pytest.fail(f"the search service logged an error: {first.getMessage()}", pytrace=False)

@@ -1,0 +1,136 @@
+"""Facets on every backend: counts of the matches, values of one facet ORed and facets ANDed,
+each facet counted without its own selection, date drill-down, and the order values are shown
+in. ``test_oracle.py`` checks the same rules on random archives."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from articles.search import SearchQuery, reset_backend, search
+
+from .support import day, facet, selected, titles
+
+pytestmark = pytest.mark.django_db
+
+
+# --- facets --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def faceted(add_article):
+    """Six articles over two sources, two sections and two years."""
+    rows = [
+        ("BBC", "Sport", day(2004, 5, 1)),
+        ("BBC", "Sport", day(2005, 6, 2)),
+        ("BBC", "Business", day(2005, 6, 3)),
+        ("Reuters", "Business", day(2005, 7, 4)),
+        ("Reuters", "Cocoa", day(1987, 3, 5)),
+        ("Reuters", "Cocoa", day(1987, 3, 6)),
+    ]
+    for i, (source, section, published) in enumerate(rows):
+        add_article(
+            f"Story {i}", body="Market news.", source=source, section=section, published=published
+        )
+
+
+def test_facets_count_the_matches(faceted):
+    results = search(SearchQuery(q="market"))
+    assert facet(results, "source") == {"Reuters": 3, "BBC": 3}
+    assert facet(results, "section") == {"Business": 2, "Cocoa": 2, "Sport": 2}
+    assert facet(results, "year") == {"1987": 2, "2004": 1, "2005": 3}
+
+
+def test_facet_values_are_ordered_by_count_then_name(add_article):
+    add_article("a", source="Zeta")
+    add_article("b", source="Alpha")
+    add_article("c", source="Zeta")
+    assert [v.label for v in search(SearchQuery()).facets["source"]] == ["Zeta", "Alpha"]
+
+
+def test_year_facet_is_chronological(faceted):
+    assert [v.value for v in search(SearchQuery()).facets["year"]] == ["1987", "2004", "2005"]
+
+
+def test_values_of_one_facet_are_ored(faceted):
+    results = search(SearchQuery(sections=("Sport", "Cocoa")))
+    assert results.total == 4
+
+
+def test_different_facets_are_anded(faceted):
+    results = search(SearchQuery(sources=("BBC",), sections=("Sport",)))
+    assert results.total == 2
+
+
+def test_selected_values_are_matched_case_insensitively(faceted):
+    assert search(SearchQuery(sources=("bbc",))).total == 3
+
+
+def test_a_facet_counts_as_if_its_own_selection_were_absent(faceted):
+    results = search(SearchQuery(sources=("BBC",)))
+    assert facet(results, "source") == {"BBC": 3, "Reuters": 3}
+    assert selected(results, "source") == ["BBC"]
+    # ... while the other facets are narrowed by it.
+    assert facet(results, "section") == {"Sport": 2, "Business": 1}
+
+
+def test_selected_value_without_matches_is_still_listed(faceted):
+    results = search(SearchQuery(q="nothingmatchesthis", sources=("BBC",)))
+    assert [(v.label, v.count, v.selected) for v in results.facets["source"]] == [("BBC", 0, True)]
+
+
+def test_empty_query_browses_everything_with_facets(faceted):
+    results = search(SearchQuery())
+    assert results.total == 6
+    assert sum(v.count for v in results.facets["year"]) == 6
+
+
+def test_month_facet_appears_once_a_year_is_chosen(faceted):
+    assert "month" not in search(SearchQuery()).facets
+    results = search(SearchQuery(year=2005))
+    assert [(v.value, v.label, v.count) for v in results.facets["month"]] == [
+        ("6", "June", 2),
+        ("7", "July", 1),
+    ]
+    assert "day" not in results.facets
+
+
+def test_day_facet_appears_once_a_month_is_chosen(faceted):
+    results = search(SearchQuery(year=2005, month=6))
+    assert results.total == 2
+    assert facet(results, "day") == {"2": 1, "3": 1}
+
+
+def test_choosing_a_day_narrows_to_it(faceted):
+    results = search(SearchQuery(year=2005, month=6, day=3))
+    assert titles(results) == ["Story 2"]
+    assert selected(results, "day") == ["3"]
+
+
+def test_year_facet_keeps_other_years_when_one_is_chosen(faceted):
+    results = search(SearchQuery(year=2005))
+    assert facet(results, "year") == {"1987": 2, "2004": 1, "2005": 3}
+    assert selected(results, "year") == ["2005"]
+
+
+def test_undated_articles_are_in_no_year(add_article):
+    add_article("Undated", published=None)
+    add_article("Dated", published=day(2015))
+    results = search(SearchQuery())
+    assert results.total == 2
+    assert facet(results, "year") == {"2015": 1}
+
+
+def test_date_range_filter_is_inclusive(faceted):
+    results = search(SearchQuery(date_from=dt.date(2005, 6, 2), date_to=dt.date(2005, 6, 3)))
+    assert sorted(titles(results)) == ["Story 1", "Story 2"]
+
+
+def test_date_range_uses_the_archive_time_zone(add_article, settings):
+    settings.TIME_ZONE = "Europe/Paris"
+    reset_backend()  # a backend reads the archive's time zone when it opens
+    # 23:30 UTC on 31 March is already 1 April in Paris.
+    add_article("Late", published=dt.datetime(2015, 3, 31, 23, 30, tzinfo=dt.UTC))
+    results = search(SearchQuery(date_from=dt.date(2015, 4, 1), date_to=dt.date(2015, 4, 1)))
+    assert titles(results) == ["Late"]
