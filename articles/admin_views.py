@@ -388,7 +388,7 @@ def index_health_view(model_admin: ModelAdmin, request: HttpRequest) -> HttpResp
             messages.success(
                 request,
                 f"Indexed {len(fixed.missing)} missing and removed {len(fixed.stale)} stale "
-                "articles.",
+                f"articles; re-indexed {len(fixed.duplicated)} indexed more than once.",
             )
         else:
             messages.info(request, "There was no drift to fix.")
