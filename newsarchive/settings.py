@@ -128,10 +128,9 @@ LOGGING = {
 # --- newsarchive ---------------------------------------------------------------------------
 # Where the Whoosh index lives; created on first use.
 NEWSARCHIVE_INDEX_DIR = Path(os.environ.get("NEWSARCHIVE_INDEX_DIR", VAR_DIR / "index"))
-# The search backend behind articles.search (dotted path to a class).
-NEWSARCHIVE_SEARCH_BACKEND = os.environ.get(
-    "NEWSARCHIVE_SEARCH_BACKEND", "articles.search.backends.whoosh.WhooshBackend"
-)
+# The search backend behind articles.search: "whoosh" (an index folder on this machine),
+# "postgres" (PostgreSQL's full-text search; needs DATABASE_URL on PostgreSQL) or a class path.
+NEWSARCHIVE_SEARCH_BACKEND = os.environ.get("NEWSARCHIVE_SEARCH_BACKEND", "whoosh")
 # Seed files larger than this are rejected, so one huge file cannot exhaust memory.
 NEWSARCHIVE_MAX_FILE_BYTES = int(os.environ.get("NEWSARCHIVE_MAX_FILE_BYTES", str(5 * 1024 * 1024)))
 # How many files the importer writes per database transaction and index commit.

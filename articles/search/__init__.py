@@ -7,8 +7,9 @@ anything a reader can type. The index is kept in step by ``index_articles`` /
 ``unindex_articles`` (signals and the importer call them after commit) and by the
 ``rebuild_index``, ``update_index`` and ``check_index`` commands.
 
-The backend is chosen by ``settings.NEWSARCHIVE_SEARCH_BACKEND`` (a dotted class path), one
-instance per index folder, so a PostgreSQL backend can come later without touching callers.
+The backend is chosen by ``settings.NEWSARCHIVE_SEARCH_BACKEND``: a short name from
+``BACKENDS`` (``whoosh``, the default, or ``postgres``) or a dotted class path; one instance per
+index folder.
 """
 
 from __future__ import annotations
@@ -107,15 +108,20 @@ class SearchResults:
 
 # --- the backend ---------------------------------------------------------------------------
 
+#: Short names for NEWSARCHIVE_SEARCH_BACKEND; any other value is a dotted class path.
+BACKENDS = {
+    "whoosh": "articles.search.backends.whoosh.WhooshBackend",
+    "postgres": "articles.search.backends.postgres.PostgresBackend",
+}
+
 _backends: dict[tuple[str, str], SearchBackend] = {}
 _backends_lock = threading.Lock()
 
 
 def get_backend() -> SearchBackend:
     """The backend for the current settings; one per (class, index folder), reused."""
-    path = getattr(
-        settings, "NEWSARCHIVE_SEARCH_BACKEND", "articles.search.backends.whoosh.WhooshBackend"
-    )
+    name = getattr(settings, "NEWSARCHIVE_SEARCH_BACKEND", "") or "whoosh"
+    path = BACKENDS.get(name.strip().lower(), name)
     index_dir = str(getattr(settings, "NEWSARCHIVE_INDEX_DIR", ""))
     key = (path, index_dir)
     backend = _backends.get(key)
