@@ -91,6 +91,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+# Read replicas (PostgreSQL standbys): GET requests read from one, writes go to the primary.
+for _number, _url in enumerate(env_list("DATABASE_REPLICA_URL", ""), start=1):
+    DATABASES[f"replica_{_number}"] = dj_database_url.parse(
+        _url, conn_max_age=DATABASES["default"].get("CONN_MAX_AGE", 0)
+    )
+    DATABASES[f"replica_{_number}"]["TEST"] = {"MIRROR": "default"}
+if len(DATABASES) > 1:
+    DATABASE_ROUTERS = ["newsarchive.replicas.ReplicaRouter"]
+    MIDDLEWARE.insert(1, "newsarchive.replicas.ReadReplicaMiddleware")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -86,16 +86,16 @@ class PostgresBackend(SearchBackend):
     """Search with PostgreSQL full-text search; reads go where the database router sends them."""
 
     def __init__(self, index_dir: Any = None, using: str | None = None) -> None:
+        """``using`` pins a database alias; by default each query asks the router (replicas)."""
         from django.utils import timezone
 
-        from articles.models import Article
-
-        self.using = using or router.db_for_read(Article)
-        vendor = connections[self.using].vendor
+        self.using = using
+        alias = using or router.db_for_write(_article_model())
+        vendor = connections[alias].vendor
         if vendor != "postgresql":
             raise ImproperlyConfigured(
                 "NEWSARCHIVE_SEARCH_BACKEND=postgres needs DATABASE_URL to point at "
-                f"PostgreSQL (the {self.using!r} database is {vendor})."
+                f"PostgreSQL (the {alias!r} database is {vendor})."
             )
         self.tz = timezone.get_default_timezone()
         self._analysed = _LRU(8192)
@@ -107,7 +107,7 @@ class PostgresBackend(SearchBackend):
     # ---- plumbing --------------------------------------------------------------------------
 
     def _cursor(self) -> Any:
-        return connections[self.using].cursor()
+        return connections[self.using or router.db_for_read(_article_model())].cursor()
 
     def _fetch(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
         with self._cursor() as cursor:
@@ -460,7 +460,7 @@ class PostgresBackend(SearchBackend):
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Recount the archive's words from scratch (the search text itself needs nothing)."""
-        with connections["default"].cursor() as cursor:
+        with connections[router.db_for_write(_article_model())].cursor() as cursor:
             cursor.execute("SELECT count(*) FROM articles_article")
             (count,) = cursor.fetchone()
             cursor.execute("DELETE FROM newsarchive_search_words")
@@ -493,6 +493,12 @@ _FACET_VALUE = {
 
 def _zone_name(tz: Any) -> str:
     return getattr(tz, "key", None) or str(tz)
+
+
+def _article_model() -> type:
+    from articles.models import Article
+
+    return Article
 
 
 def _day(number: int | None) -> Any:
