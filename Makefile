@@ -53,8 +53,10 @@ format: install-dev
 	$(VENV)/bin/ruff format .
 
 # Speed is measured here, never in the tests. Reads ../shared/corpus when present (--corpus).
+# Both backends: PostgreSQL on $$BENCH_DATABASE_URL, or a throwaway server (needs postgresql).
 bench: install-dev
-	$(PY) -m bench $(BENCH_ARGS)
+	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-$$(bash scripts/test-postgres.sh start 2>/dev/null)} \
+		$(PY) -m bench $(BENCH_ARGS)
 
 bench-quick: install-dev
 	$(PY) -m bench --quick

@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections, router
+from django.db import connections, router, transaction
 
 from ... import query as q
 from ...facets import FacetCounts
@@ -112,6 +112,24 @@ class PostgresBackend(SearchBackend):
     def _fetch(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
         with self._cursor() as cursor:
             cursor.execute(sql, list(params))
+            return cursor.fetchall()
+
+    def _fetch_planned(self, sql: str, params: list[Any], uses_text: bool) -> list[tuple]:
+        """Run a search statement with the planner told what its cost model cannot know.
+
+        A sequential scan reads every row's out-of-line ``search_vector`` to test it, which
+        the planner does not count: at 10,000 articles it chose one for a word in a fifth of
+        them (213 ms) over the GIN index, which answers ``&``/``|`` queries without reading
+        the vectors. JIT compilation costs more than these statements take. Both settings
+        last for this statement's transaction only.
+        """
+        alias = self.using or router.db_for_read(_article_model())
+        with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+            settings = ["SET LOCAL jit = off"]
+            if uses_text:
+                settings.append("SET LOCAL enable_seqscan = off")
+            cursor.execute("; ".join(settings))
+            cursor.execute(sql, params)
             return cursor.fetchall()
 
     def version(self) -> int | None:
@@ -274,7 +292,7 @@ class PostgresBackend(SearchBackend):
         if compiled is None:
             compiled = Compiled("TRUE", [], None, set())
         sql, params = self._statement(compiled, filters, sort, facet_names, depth)
-        rows = self._fetch(sql, params)
+        rows = self._fetch_planned(sql, params, uses_text=compiled.rank is not None)
         labels = self._labels()
         counts: dict[str, FacetCounts] = {name: [] for name in facet_names}
         order: list[tuple[int, int]] = []
