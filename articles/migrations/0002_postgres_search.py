@@ -5,9 +5,14 @@ no separate index step:
 
 - the ``newsarchive`` text search configuration: English stemming with accents folded
   (``unaccent`` before the stemmer), as close as PostgreSQL gets to the Whoosh analyzer;
-- ``articles_article.search_vector``: a generated, weighted ``tsvector`` (title A, body B) with
-  a GIN index, and ``lead_vector`` (title and the body's opening), small enough to stay in the
-  row, for ranking many matches cheaply before the best are ranked on the whole text;
+- ``articles_article.search_vector``: the weighted ``tsvector`` (title A, body B), with a GIN
+  index; ``lead_vector`` (title and the body's opening), small enough to stay in the row, for
+  ranking many matches cheaply before the best are ranked on the whole text, and for title
+  queries; ``pair_vector``, every pair of lexemes at neighbouring positions
+  (``'interest rate'``), with a GIN index, so a phrase is an index lookup instead of a check
+  of each candidate's out-of-line ``search_vector`` (50-80 ms for two common words at 10,000
+  articles). A BEFORE trigger fills all three from the title and body, analysing each once
+  (a generated column cannot be computed from another);
 - ``newsarchive_search_words``: each lexeme and how many articles hold it, kept by
   statement-level triggers (one aggregate per import batch, not per row), with a trigram index
   for fuzzy terms and "did you mean";
@@ -37,15 +42,33 @@ FORWARD = [
     """CREATE FUNCTION newsarchive_unaccent(text) RETURNS text
        LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
        AS $$ SELECT {ext}.unaccent('{ext}.unaccent'::regdictionary, $1) $$""",
-    """ALTER TABLE articles_article
-       ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
-         setweight(to_tsvector('{cfg}'::regconfig, coalesce(title, '')), 'A')
-         || setweight(to_tsvector('{cfg}'::regconfig, coalesce(body, '')), 'B')) STORED,
-       ADD COLUMN lead_vector tsvector GENERATED ALWAYS AS (
-         setweight(to_tsvector('{cfg}'::regconfig, coalesce(title, '')), 'A')
-         || setweight(to_tsvector('{cfg}'::regconfig, left(coalesce(body, ''), {lead})), 'B'))
-         STORED""",
+    """CREATE FUNCTION newsarchive_pairs(v tsvector) RETURNS tsvector
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
+         SELECT coalesce(array_to_tsvector(array_agg(DISTINCT a.lexeme || ' ' || b.lexeme)),
+                         ''::tsvector)
+         FROM (SELECT lexeme, unnest(positions) AS pos FROM unnest(v)) a
+         JOIN (SELECT lexeme, unnest(positions) AS pos FROM unnest(v)) b ON b.pos = a.pos + 1
+       $$""",
+    """ALTER TABLE articles_article ADD COLUMN search_vector tsvector,
+       ADD COLUMN lead_vector tsvector, ADD COLUMN pair_vector tsvector""",
+    """CREATE FUNCTION newsarchive_search_text() RETURNS trigger LANGUAGE plpgsql AS $$
+       DECLARE
+         title_vector tsvector := setweight(
+           to_tsvector('{cfg}'::regconfig, coalesce(NEW.title, '')), 'A');
+       BEGIN
+         NEW.search_vector := title_vector || setweight(
+           to_tsvector('{cfg}'::regconfig, coalesce(NEW.body, '')), 'B');
+         NEW.lead_vector := title_vector || setweight(
+           to_tsvector('{cfg}'::regconfig, left(coalesce(NEW.body, ''), {lead})), 'B');
+         NEW.pair_vector := newsarchive_pairs(NEW.search_vector);
+         RETURN NEW;
+       END $$""",
+    """CREATE TRIGGER newsarchive_search_text
+       BEFORE INSERT OR UPDATE OF title, body ON articles_article
+       FOR EACH ROW EXECUTE FUNCTION newsarchive_search_text()""",
+    "UPDATE articles_article SET title = title",
     "CREATE INDEX article_search_vector ON articles_article USING gin (search_vector)",
+    "CREATE INDEX article_pair_vector ON articles_article USING gin (pair_vector)",
     # --- the archive's words ---
     """CREATE TABLE newsarchive_search_words (
          word text PRIMARY KEY, ndoc integer NOT NULL)""",
@@ -110,9 +133,13 @@ BACKWARD = [
         for e in ("insert", "update", "delete", "truncate")
     ),
     "DROP TABLE IF EXISTS newsarchive_search_words",
+    "DROP TRIGGER IF EXISTS newsarchive_search_text ON articles_article",
+    "DROP FUNCTION IF EXISTS newsarchive_search_text()",
     "DROP INDEX IF EXISTS article_search_vector",
+    "DROP INDEX IF EXISTS article_pair_vector",
     "ALTER TABLE articles_article DROP COLUMN IF EXISTS search_vector, "
-    "DROP COLUMN IF EXISTS lead_vector",
+    "DROP COLUMN IF EXISTS lead_vector, DROP COLUMN IF EXISTS pair_vector",
+    "DROP FUNCTION IF EXISTS newsarchive_pairs(tsvector)",
     "DROP FUNCTION IF EXISTS newsarchive_unaccent(text)",
     "DROP TEXT SEARCH CONFIGURATION IF EXISTS newsarchive",
 ]

@@ -220,6 +220,9 @@ QUERIES = [
     "-market",
     "market bank",
     '"central bank"',
+    '"kept interest rates"',
+    'title:"oil prices"',
+    '-"interest rates"',
     "interest",
     "nothingmatchesthis",
 ]

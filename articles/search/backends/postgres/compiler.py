@@ -74,6 +74,18 @@ def lexemes(tsquery: str) -> list[str]:
     return [m.group(1).replace("''", "'") for m in _LEXEME_RE.finditer(tsquery)]
 
 
+_PHRASE_RE = re.compile(r"'(?:[^']|'')*'(?: <-> '(?:[^']|'')*')+")
+
+
+def phrase_pairs(tsquery: str) -> list[str]:
+    """The neighbouring lexeme pairs of a plain phrase (``'a' <-> 'b' <-> 'c'`` gives
+    ``a b`` and ``b c``), as ``pair_vector`` holds them; empty for anything else."""
+    if not _PHRASE_RE.fullmatch(tsquery):
+        return []
+    words = lexemes(tsquery)
+    return [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+
+
 def quote(lexeme: str) -> str:
     """A lexeme as a tsquery operand."""
     return "'" + lexeme.replace("'", "''").replace("\\", "\\\\") + "'"
@@ -152,11 +164,33 @@ class Compiler:
         return NOTHING
 
     def leaf(self, tsquery: str, fieldname: str | None, shown: list[str], positive: bool) -> Expr:
-        tsquery = restrict(tsquery, fieldname)
+        """A text leaf. Plain words stay a tsquery (to be joined with their neighbours);
+        phrases and field queries become conditions that spare PostgreSQL reading each
+        candidate's out-of-line ``search_vector``: phrases go through ``pair_vector``, title
+        queries are checked on ``lead_vector`` (which holds the whole title, in the row)."""
+        restricted = restrict(tsquery, fieldname)
         if positive:
-            self.rank_parts.append(tsquery)
+            self.rank_parts.append(restricted)
             self.terms.update(shown)
-        return Expr(text=tsquery)
+        pairs = phrase_pairs(tsquery)
+        if fieldname is None and not pairs:
+            return Expr(text=tsquery)
+        conditions: list[str] = []
+        params: list[Any] = []
+
+        def condition(column: str, query: str) -> None:
+            conditions.append(f"a.{column} @@ %s::tsquery")
+            params.append(query)
+
+        if pairs:
+            condition("pair_vector", " & ".join(quote(p) for p in pairs))
+        if not pairs or len(pairs) > 1:  # pairs alone are exact for two words only
+            condition("search_vector", tsquery)
+        if fieldname == "title":
+            condition("lead_vector", restricted)
+        elif fieldname:
+            condition("search_vector", restricted)
+        return Expr(sql=" AND ".join(conditions), params=params)
 
     @staticmethod
     def combine(children: list[Expr], operator: str, keyword: str) -> Expr:
