@@ -124,13 +124,14 @@ class PostgresRun:
     def sizes(self) -> dict[str, int | None]:
         return {
             "database_bytes": self.scalar(f"SELECT pg_database_size('{self.name}')"),
-            # The search structures: the GIN index, the word table and its trigram index,
-            # and the two tsvector columns (measured on the stored values).
+            # The search structures: the GIN indexes, the word table and its trigram index,
+            # and the tsvector columns (measured on the stored values).
             "index_bytes": self.scalar(
                 "SELECT pg_relation_size('article_search_vector') "
+                "+ pg_relation_size('article_pair_vector') "
                 "+ pg_total_relation_size('newsarchive_search_words') "
-                "+ (SELECT sum(pg_column_size(search_vector) + pg_column_size(lead_vector)) "
-                "FROM articles_article)::bigint"
+                "+ (SELECT sum(pg_column_size(search_vector) + pg_column_size(lead_vector) "
+                "+ pg_column_size(pair_vector)) FROM articles_article)::bigint"
             ),
         }
 
