@@ -21,9 +21,11 @@ REPLICA = "replica_1"
 
 @pytest.fixture(scope="module")
 def databases(django_db_blocker):
-    """The primary migrated (the standby follows); database access for the module."""
+    """The primary migrated and emptied (the standby follows); database access for the
+    module. The clusters may be reused from an earlier run."""
     with django_db_blocker.unblock():
         call_command("migrate", verbosity=0)
+        call_command("flush", interactive=False, verbosity=0)
         yield
         call_command("flush", interactive=False, verbosity=0)
 

@@ -269,16 +269,17 @@ class PostgresBackend(SearchBackend):
         key = (version, repr(parsed.node), filters.key(), sort, facet_names)
         cached = self._results.get(key) if version is not None else None
         if cached is None or (len(cached[0]) < depth and len(cached[0]) < cached[1]):
-            cached = self._run(parsed, filters, sort, facet_names, depth)
+            order, total, facets, terms = self._run(parsed, filters, sort, facet_names, depth)
+            suggestion = None
+            if parsed.node is not None and total < SUGGEST_BELOW_TOTAL:
+                suggestion = self.suggest(parsed)
+            cached = (order, total, facets, frozenset(terms), suggestion)
             if version is not None:
                 self._results.put(key, cached)
-        order, total, facets, terms = cached
-        results = BackendResults(
-            total=total, ids=order[offset:depth], facets=facets, terms=frozenset(terms)
+        order, total, facets, terms, suggestion = cached
+        return BackendResults(
+            total=total, ids=order[offset:depth], facets=facets, terms=terms, suggestion=suggestion
         )
-        if parsed.node is not None and total < SUGGEST_BELOW_TOTAL:
-            results.suggestion = self.suggest(parsed)
-        return results
 
     def _run(
         self,
