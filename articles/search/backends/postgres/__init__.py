@@ -46,7 +46,7 @@ from .compiler import (
 
 __all__ = ["PostgresBackend", "make_postgres_backend"]
 
-#: Matches ranked on the whole text (the rest follow in lead_vector order).
+#: Matches ranked again on the whole text (the rest follow in lead_vector order).
 RERANK_CANDIDATES = 200
 RESULT_CACHE_SIZE = 256
 MAX_PREFIX_TERMS = 64
@@ -369,13 +369,22 @@ class PostgresBackend(SearchBackend):
         if sort == "oldest":
             order = "m.published ASC NULLS LAST, m.id ASC"
         if ranked:
+            # The best RERANK_CANDIDATES by lead_vector, ranked again on the whole text; deeper
+            # pages follow in lead_vector order, so they cost no more and page 1 never changes.
             page = (
                 "SELECT 1, 0, m.id, row_number() OVER (ORDER BY "
                 f"ts_rank_cd('{RANK_WEIGHTS}', a.search_vector, %s::tsquery, 1) DESC, "
                 f"{order}) FROM (SELECT m.id, m.published FROM m WHERE m.hit "
-                f"ORDER BY m.r DESC, {order} LIMIT {max(RERANK_CANDIDATES, depth)}) m "
+                f"ORDER BY m.r DESC, {order} LIMIT {RERANK_CANDIDATES}) m "
                 "JOIN articles_article a ON a.id = m.id"
             )
+            if depth > RERANK_CANDIDATES:
+                page += (
+                    f" UNION ALL SELECT 1, 0, m.id, {RERANK_CANDIDATES} + row_number() OVER "
+                    f"(ORDER BY m.r DESC, {order}) FROM (SELECT m.id, m.r, m.published FROM m "
+                    f"WHERE m.hit ORDER BY m.r DESC, {order} OFFSET {RERANK_CANDIDATES} "
+                    f"LIMIT {depth - RERANK_CANDIDATES}) m"
+                )
         else:
             page = (
                 f"SELECT 1, 0, m.id, row_number() OVER (ORDER BY {order}) FROM ("
