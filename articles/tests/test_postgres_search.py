@@ -421,3 +421,19 @@ class _Collect:
 
     def flush(self) -> None:
         pass
+
+
+@on_postgres
+@pytest.mark.django_db
+def test_an_import_is_searchable_at_once(write_seed, settings, tmp_path):
+    from django.core.management import call_command
+
+    settings.NEWSARCHIVE_SEARCH_BACKEND = "postgres"
+    write_seed("a.txt", title="Lighthouse restored", body="The old lighthouse shines again.")
+    write_seed("b.txt", title="Ferry resumes", body="A ferry sails past the lighthouse.")
+    call_command("import_seeds", str(tmp_path / "seeds"), verbosity=0)
+
+    results = search.search(SearchQuery(q="lighthouse"))
+
+    assert results.total == 2
+    assert results.hits[0].title == "Lighthouse restored"  # the title match first

@@ -31,7 +31,7 @@ from django.db import connections, router, transaction
 from ... import query as q
 from ...facets import FacetCounts
 from ...spelling import MAX_EDIT_CHARS, edit_distance, edits1, replace_word
-from .. import BackendResults, Filters, SearchBackend
+from .. import BackendResults, BulkIndexer, Filters, SearchBackend
 from .analysis import fold, lexeme
 from .compiler import (
     CONFIG,
@@ -472,6 +472,9 @@ class PostgresBackend(SearchBackend):
 
     # ---- the index that is not there -------------------------------------------------------
 
+    def bulk_indexer(self) -> BulkIndexer:
+        return _AnalyseAfterImport(self)
+
     def index_articles(self, ids: Iterable[int]) -> None:
         """Nothing to do: PostgreSQL computes the search text when a row is written."""
 
@@ -507,6 +510,25 @@ class PostgresBackend(SearchBackend):
 
     def term_for(self, word: str) -> str | None:
         return lexeme(word)
+
+
+class _AnalyseAfterImport(BulkIndexer):
+    """An import needs no indexing, but the planner's statistics go stale: a fresh archive
+    has none until autovacuum gets to it, and the first searches were planned blind. So
+    the table is analysed once when an import that added articles ends."""
+
+    def __init__(self, backend: PostgresBackend) -> None:
+        super().__init__(backend)
+        self.added = False
+
+    def add(self, ids: Iterable[int], *, new: bool = False) -> None:
+        self.added = self.added or bool(list(ids))
+
+    def close(self) -> None:
+        if self.added:
+            with connections[router.db_for_write(_article_model())].cursor() as cursor:
+                cursor.execute("ANALYZE articles_article")
+            self.added = False
 
 
 #: Each facet's value for a row (``t.l`` is the publication time in the archive's zone).
