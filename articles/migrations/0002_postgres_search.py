@@ -51,15 +51,27 @@ FORWARD = [
        $$""",
     """ALTER TABLE articles_article ADD COLUMN search_vector tsvector,
        ADD COLUMN lead_vector tsvector, ADD COLUMN pair_vector tsvector""",
+    # Positions renumbered without stop words, as the Whoosh analyzer does (a phrase skips
+    # them), and a gap between title and body (a phrase never runs from one into the other).
+    r"""CREATE FUNCTION newsarchive_renumber(v tsvector) RETURNS tsvector
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
+         SELECT coalesce(string_agg(entry, ' ')::tsvector, ''::tsvector) FROM (
+           SELECT '''' || replace(replace(lexeme, '\', '\\'), '''', '''''') || ''':'
+                  || string_agg(rank::text || weight, ',' ORDER BY rank) AS entry
+           FROM (SELECT u.lexeme, p.weight, dense_rank() OVER (ORDER BY p.pos) AS rank
+                 FROM unnest(v) u, unnest(u.positions, u.weights) AS p(pos, weight)) x
+           GROUP BY lexeme) y
+       $$""",
     """CREATE FUNCTION newsarchive_search_text() RETURNS trigger LANGUAGE plpgsql AS $$
        DECLARE
          title_vector tsvector := setweight(
-           to_tsvector('{cfg}'::regconfig, coalesce(NEW.title, '')), 'A');
+           to_tsvector('{cfg}'::regconfig, coalesce(NEW.title, '')), 'A')
+           || $v$' ':1$v$::tsvector;
        BEGIN
-         NEW.search_vector := title_vector || setweight(
-           to_tsvector('{cfg}'::regconfig, coalesce(NEW.body, '')), 'B');
-         NEW.lead_vector := title_vector || setweight(
-           to_tsvector('{cfg}'::regconfig, left(coalesce(NEW.body, ''), {lead})), 'B');
+         NEW.search_vector := ts_delete(newsarchive_renumber(title_vector || setweight(
+           to_tsvector('{cfg}'::regconfig, coalesce(NEW.body, '')), 'B')), ' ');
+         NEW.lead_vector := ts_delete(newsarchive_renumber(title_vector || setweight(
+           to_tsvector('{cfg}'::regconfig, left(coalesce(NEW.body, ''), {lead})), 'B')), ' ');
          NEW.pair_vector := newsarchive_pairs(NEW.search_vector);
          RETURN NEW;
        END $$""",
@@ -140,6 +152,7 @@ BACKWARD = [
     "ALTER TABLE articles_article DROP COLUMN IF EXISTS search_vector, "
     "DROP COLUMN IF EXISTS lead_vector, DROP COLUMN IF EXISTS pair_vector",
     "DROP FUNCTION IF EXISTS newsarchive_pairs(tsvector)",
+    "DROP FUNCTION IF EXISTS newsarchive_renumber(tsvector)",
     "DROP FUNCTION IF EXISTS newsarchive_unaccent(text)",
     "DROP TEXT SEARCH CONFIGURATION IF EXISTS newsarchive",
 ]

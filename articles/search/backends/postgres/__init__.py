@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -53,6 +54,9 @@ MAX_PREFIX_TERMS = 64
 MAX_FUZZY_TERMS = 16
 #: "Did you mean" is offered when a search finds fewer than this and a word is unknown.
 SUGGEST_BELOW_TOTAL = 10
+#: The gap a stop word leaves in a phrase query (``'bank' <2> 'england'``): closed, since
+#: the stored positions skip stop words as the Whoosh analyzer does.
+_STOP_GAP = re.compile(r"(?<=') <\d+> (?=')")
 #: Facets in the order of their key columns (GROUPING() reads them as bits).
 FACET_COLUMNS = ("source", "section", "year", "month", "day")
 
@@ -187,7 +191,7 @@ class PostgresBackend(SearchBackend):
                 [missing],
             )
             for text, tsquery, folded in rows:
-                out[text] = Analysed(tsquery, folded)
+                out[text] = Analysed(_STOP_GAP.sub(" <-> ", tsquery), folded)
                 self._analysed.put(text, out[text])
         return out  # type: ignore[return-value]
 
@@ -395,20 +399,18 @@ class PostgresBackend(SearchBackend):
         return f"{matches} {facets} UNION ALL {page}", params
 
     def _selections(self, filters: Filters) -> dict[str, str]:
-        """Per facet-like filter, an SQL test of a row (literals only: ids and numbers)."""
+        """Per facet-like filter, an SQL test of a row (literals only: ids and numbers); never
+        NULL, so a row without a source or date simply fails a selection."""
         out: dict[str, str] = {}
         labels = self._labels()
         for name, chosen in (("source", filters.sources), ("section", filters.sections)):
             if chosen:
                 ids = [pk for pk, (_, key) in labels[name].items() if key in chosen]
-                out[name] = (
-                    f"a.{name}_id IN ({', '.join(str(int(i)) for i in ids)})" if ids else "FALSE"
-                )
-        for name, value in (("year", filters.year), ("month", filters.month)):
+                listed = ", ".join(str(int(i)) for i in ids)
+                out[name] = f"COALESCE(a.{name}_id IN ({listed}), FALSE)" if ids else "FALSE"
+        for name, value in (("year", filters.year), ("month", filters.month), ("day", filters.day)):
             if value is not None:
-                out[name] = f"date_part('{name}', t.l) = {int(value)}"
-        if filters.day is not None:
-            out["day"] = f"date_part('day', t.l) = {int(filters.day)}"
+                out[name] = f"COALESCE(date_part('{name}', t.l) = {int(value)}, FALSE)"
         return out
 
     # ---- suggestions and related articles --------------------------------------------------

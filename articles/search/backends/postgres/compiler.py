@@ -5,9 +5,9 @@ Text leaves become ``tsquery`` text built from PostgreSQL's own analysis of the 
 indexed ones. Neighbouring text leaves under one AND or OR are joined into a single ``tsquery``
 so the GIN index answers them in one search; labels and dates become plain conditions.
 
-Where PostgreSQL's semantics differ from the Whoosh backend's they are kept as PostgreSQL has
-them (see the README): a phrase keeps the gap of a dropped stop word (``bank of england`` is
-``'bank' <2> 'england'``), and PostgreSQL's English stop list is longer than Whoosh's.
+Stop words leave no gap in the stored positions (as in Whoosh), so the gap
+``phraseto_tsquery`` leaves for one is closed before a query gets here. Where PostgreSQL
+still differs from the Whoosh backend (stemmer, stop list), the README says how.
 """
 
 from __future__ import annotations
@@ -139,7 +139,9 @@ class Compiler:
             ids = self.label_ids(node.field, node.text)  # type: ignore[attr-defined]
             if not ids:
                 return NOTHING
-            return Expr(sql=f"a.{node.field}_id = ANY(%s)", params=[ids])  # type: ignore[attr-defined]
+            # COALESCE: an article without a source is "not AFP", so NOT must keep it.
+            column = f"a.{node.field}_id"  # type: ignore[attr-defined]
+            return Expr(sql=f"COALESCE({column} = ANY(%s), FALSE)", params=[ids])
         fieldname = node.field  # type: ignore[attr-defined]
         if isinstance(node, (q.Term, q.Phrase)):
             tsquery = self.analysed[node.text].tsquery
