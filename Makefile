@@ -61,10 +61,12 @@ format: install-dev
 	$(VENV)/bin/ruff format .
 
 # Speed is measured here, never in the tests. Reads ../shared/corpus when present (--corpus).
+# Both backends: PostgreSQL on $$BENCH_DATABASE_URL, or a throwaway server (needs postgresql).
 # The load run imports ../shared/corpus's two corpora (or 20,000 synthetic articles) and serves
 # them with gunicorn as `make run` does, on a free port of 127.0.0.1; it fails on any error.
 bench: install-dev
-	$(PY) -m bench $(BENCH_ARGS)
+	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-$$(bash scripts/test-postgres.sh start 2>/dev/null)} \
+		$(PY) -m bench $(BENCH_ARGS)
 	$(PY) -m bench.export
 	$(PY) -m bench load $(BENCH_LOAD_ARGS)
 

@@ -44,6 +44,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORK = Path("/tmp/newsarchive-bench")
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results" / "latest.json"
 QUICK_N = 2000
+BACKENDS = ("whoosh", "postgres")
+MAIN_SURFACES = ("service", "api", "page")
 SURFACE_LABELS = {
     "service": "search service",
     "api": "GET /api/search",
@@ -84,6 +86,56 @@ def count_articles(db_path: Path) -> int | None:
         return None
 
 
+class PostgresRun:
+    """A fresh database for one run on a PostgreSQL server (the postgres backend's runs)."""
+
+    def __init__(self, server_url: str, name: str) -> None:
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+        self.psycopg = psycopg
+        self.server = make_conninfo(server_url)
+        self.name = name
+        self.url = make_conninfo(self.server, dbname=name)
+        params = conninfo_to_dict(self.url)
+        self.django_url = (
+            f"postgres://{params.get('user', '')}:{params.get('password', '')}@"
+            f"{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}/{name}"
+        )
+
+    def _admin(self, sql: str) -> None:
+        with self.psycopg.connect(self.server, autocommit=True) as conn:
+            conn.execute(sql)
+
+    def create(self) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}"')
+        self._admin(f'CREATE DATABASE "{self.name}"')
+
+    def drop(self) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def scalar(self, sql: str) -> Any:
+        try:
+            with self.psycopg.connect(self.url) as conn:
+                return conn.execute(sql).fetchone()[0]
+        except self.psycopg.Error:
+            return None
+
+    def sizes(self) -> dict[str, int | None]:
+        return {
+            "database_bytes": self.scalar(f"SELECT pg_database_size('{self.name}')"),
+            # The search structures: the GIN indexes, the word table and its trigram index,
+            # and the tsvector columns (measured on the stored values).
+            "index_bytes": self.scalar(
+                "SELECT pg_relation_size('article_search_vector') "
+                "+ pg_relation_size('article_pair_vector') "
+                "+ pg_total_relation_size('newsarchive_search_words') "
+                "+ (SELECT sum(pg_column_size(search_vector) + pg_column_size(lead_vector) "
+                "+ pg_column_size(pair_vector)) FROM articles_article)::bigint"
+            ),
+        }
+
+
 def machine_info() -> dict[str, Any]:
     """What the figures were measured on."""
     info: dict[str, Any] = {
@@ -117,11 +169,12 @@ def machine_info() -> dict[str, Any]:
     return info
 
 
-def django_env(work: Path) -> dict[str, str]:
+def django_env(work: Path, postgres: PostgresRun | None = None) -> dict[str, str]:
     """The environment of every Django subprocess: a database and index of its own."""
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=f"sqlite:///{work / 'db.sqlite3'}",
+        DATABASE_URL=postgres.django_url if postgres else f"sqlite:///{work / 'db.sqlite3'}",
+        NEWSARCHIVE_SEARCH_BACKEND="postgres" if postgres else "whoosh",
         NEWSARCHIVE_INDEX_DIR=str(work / "index"),
         NEWSARCHIVE_VAR_DIR=str(work / "var"),
         DJANGO_SETTINGS_MODULE="newsarchive.settings",
@@ -138,16 +191,21 @@ def run_one(
     repeats: int,
     timeout: float | None,
     search_budget: float,
+    postgres: PostgresRun | None = None,
 ) -> dict[str, Any]:
-    """All stages for one corpus folder; a dict of everything measured."""
+    """All stages for one corpus folder and backend (Whoosh on SQLite, or PostgreSQL when
+    ``postgres`` gives a database); a dict of everything measured."""
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    env = django_env(work)
+    if postgres is not None:
+        postgres.create()
+    env = django_env(work, postgres)
     python = sys.executable
     manage = str(PROJECT_ROOT / "manage.py")
     result: dict[str, Any] = {
         "n": n,
+        "backend": "postgres" if postgres else "whoosh",
         "corpus": str(folder),
         "corpus_bytes": folder_bytes(folder),
         "work": str(work),
@@ -164,7 +222,11 @@ def run_one(
         log(f"N={n:,}: import_seeds")
         argv = [python, manage, "import_seeds", str(folder), "--verbosity", "0"]
         done = run_measured(argv, env, PROJECT_ROOT, timeout=timeout)
-        articles = count_articles(work / "db.sqlite3")
+        articles = (
+            postgres.scalar("SELECT count(*) FROM articles_article")
+            if postgres
+            else count_articles(work / "db.sqlite3")
+        )
         result["import"] = {
             "returncode": done.returncode,
             "seconds": done.seconds,
@@ -190,7 +252,34 @@ def run_one(
                 f"(peak RSS {done.peak_rss_mb:,.0f} MB)"
             )
 
-    # 2. raw Whoosh baseline -------------------------------------------------------------------
+    # 2. raw Whoosh baseline (Whoosh runs only) ------------------------------------------------
+    if postgres is None:
+        _baseline(result, folder, n, work, env, timeout, imported)
+    _search_stages(result, n, work, env, repeats, search_budget, imported, postgres)
+    # 4. sizes ---------------------------------------------------------------------------------
+    if postgres is not None:
+        result["sizes"] = {"corpus_bytes": result["corpus_bytes"], **postgres.sizes()}
+        return result
+    db = work / "db.sqlite3"
+    result["sizes"] = {
+        "corpus_bytes": result["corpus_bytes"],
+        "database_bytes": files_bytes([db, Path(f"{db}-wal"), Path(f"{db}-shm")]) or None,
+        "index_bytes": folder_bytes(work / "index") or None,
+        "baseline_index_bytes": folder_bytes(work / "baseline-index") or None,
+    }
+    return result
+
+
+def _baseline(
+    result: dict[str, Any],
+    folder: Path,
+    n: int,
+    work: Path,
+    env: dict[str, str],
+    timeout: float | None,
+    imported: bool,
+) -> None:
+    python = sys.executable
     log(f"N={n:,}: raw Whoosh baseline")
     baseline_json = work / "baseline.json"
     argv = [
@@ -222,12 +311,25 @@ def run_one(
     else:
         unavailable(result, "baseline", _failure_reason(done))
 
-    # 3. search latency ------------------------------------------------------------------------
+
+def _search_stages(
+    result: dict[str, Any],
+    n: int,
+    work: Path,
+    env: dict[str, str],
+    repeats: int,
+    search_budget: float,
+    imported: bool,
+    postgres: PostgresRun | None,
+) -> None:
+    python = sys.executable
     result["search"] = {}
+    # The naive surface is plain Whoosh: nothing to compare with on PostgreSQL.
+    surfaces = [s for s in SURFACES if not (postgres and s == "naive")]
     if not imported:
         unavailable(result, "search", "nothing imported, so no index to search")
     else:
-        for surface in SURFACES:
+        for surface in surfaces:
             log(f"N={n:,}: search latency, {SURFACE_LABELS[surface]}")
             # Cold means the process's first run of a query, never a disk read: each surface
             # starts with the database and index in the file cache.
@@ -267,16 +369,6 @@ def run_one(
                 ratios[group] = round(service["p95_ms"] / naive["p95_ms"], 3)
         result["service_vs_naive_p95"] = ratios
 
-    # 4. sizes ---------------------------------------------------------------------------------
-    db = work / "db.sqlite3"
-    result["sizes"] = {
-        "corpus_bytes": result["corpus_bytes"],
-        "database_bytes": files_bytes([db, Path(f"{db}-wal"), Path(f"{db}-shm")]) or None,
-        "index_bytes": folder_bytes(work / "index") or None,
-        "baseline_index_bytes": folder_bytes(work / "baseline-index") or None,
-    }
-    return result
-
 
 # --- report ------------------------------------------------------------------------------------
 
@@ -306,9 +398,10 @@ def render(report: dict[str, Any]) -> str:
         f"{m.get('cpus')} CPUs, {m.get('memory_gb')} GB, load at start "
         f"{', '.join(str(x) for x in m.get('loadavg_at_start', []))}"
     )
+    lines += _side_by_side(report["runs"])
     for run in report["runs"]:
         n = run["n"]
-        lines += ["", f"## N = {n:,}", ""]
+        lines += ["", f"## N = {n:,}, {run.get('backend', 'whoosh')}", ""]
         for stage, reason in run.get("unavailable", {}).items():
             short = reason.strip().splitlines()[-1] if reason.strip() else reason
             lines.append(f"- stage {stage} unavailable: {short}")
@@ -393,6 +486,37 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _side_by_side(runs: list[dict[str, Any]]) -> list[str]:
+    """One table of both backends per N: import rate, latency per surface, sizes, memory."""
+    if len({run.get("backend", "whoosh") for run in runs}) < 2:
+        return []
+    lines = [
+        "",
+        "| N | backend | import articles/s | import peak RSS | "
+        + " | ".join(f"{SURFACE_LABELS[s]} p50 / p95 / worst (ms)" for s in MAIN_SURFACES)
+        + " | database | search structures |",
+        "| ---: | --- | ---: | ---: |" + " ---: |" * 5,
+    ]
+    for run in runs:
+        imp, search, sizes = run.get("import", {}), run.get("search", {}), run.get("sizes", {})
+        cells = []
+        for surface in MAIN_SURFACES:
+            data = search.get(surface)
+            if not data:
+                cells.append("-")
+                continue
+            # Over every query the surface answered: warm, cold and new together.
+            p50, p95, worst = (data["all"].get(k) for k in ("median_ms", "p95_ms", "max_ms"))
+            cells.append(f"{_num(p50, '', 0)} / {_num(p95, '', 0)} / {_num(worst, '', 0)}")
+        lines.append(
+            f"| {run['n']:,} | {run.get('backend', 'whoosh')} | "
+            f"{_num(imp.get('articles_per_s'))} | {_num(imp.get('peak_rss_mb'), ' MB')} | "
+            f"{' | '.join(cells)} | {_mb(sizes.get('database_bytes'))} | "
+            f"{_mb(sizes.get('index_bytes'))} |"
+        )
+    return lines
+
+
 def _per_query_table(search: dict[str, Any]) -> list[str]:
     present = [s for s in SURFACES if s in search]
     if not present:
@@ -453,7 +577,20 @@ def main(argv: list[str] | None = None) -> int:
         "--search-budget", type=float, default=600.0, help="seconds per search surface"
     )
     parser.add_argument("--keep", action="store_true", help="keep each run's database and index")
+    parser.add_argument(
+        "--backend",
+        action="append",
+        choices=BACKENDS,
+        help="search backend to measure; repeat for both (default: both)",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL"),
+        help="a PostgreSQL server where each postgres run gets a fresh database "
+        "(default: $BENCH_DATABASE_URL or $TEST_DATABASE_URL)",
+    )
     args = parser.parse_args(argv)
+    backends = args.backend or list(BACKENDS)
 
     repeats = args.repeats or (3 if args.quick else 5)
     if args.corpus is not None:
@@ -469,7 +606,12 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_info(),
-        "settings": {"repeats": repeats, "seed": args.seed, "quick": args.quick},
+        "settings": {
+            "repeats": repeats,
+            "seed": args.seed,
+            "quick": args.quick,
+            "backends": backends,
+        },
         "runs": [],
     }
     for folder, n in folders:
@@ -481,12 +623,28 @@ def main(argv: list[str] | None = None) -> int:
             log(f"N={n:,}: corpus ready in {time.perf_counter() - started:.1f} s: {folder}")
         else:
             n = sum(1 for p in folder.rglob("*.txt") if p.is_file())
-        work = args.work / f"run-n{n}-{os.getpid()}"  # private: runs may overlap
-        run = run_one(folder, n, work, repeats, args.timeout, args.search_budget)
-        report["runs"].append(run)
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
-        _write(report, args.out)  # after every N, so a long run leaves partial results
+        for backend in backends:
+            work = args.work / f"run-n{n}-{backend}-{os.getpid()}"  # private: runs may overlap
+            postgres = None
+            if backend == "postgres":
+                if not args.postgres_url:
+                    run = {"n": n, "backend": backend}
+                    unavailable(
+                        run,
+                        "postgres",
+                        "no PostgreSQL server: set --postgres-url (make bench "
+                        "starts one with scripts/test-postgres.sh)",
+                    )
+                    report["runs"].append(run)
+                    continue
+                postgres = PostgresRun(args.postgres_url, f"newsarchive_bench_n{n}_{os.getpid()}")
+            run = run_one(folder, n, work, repeats, args.timeout, args.search_budget, postgres)
+            report["runs"].append(run)
+            if not args.keep:
+                shutil.rmtree(work, ignore_errors=True)
+                if postgres is not None:
+                    postgres.drop()
+            _write(report, args.out)  # after every run, so a long run leaves partial results
 
     report["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     report["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -351,6 +351,7 @@ def run_surface(
         cold=_stats(cold),
         warm=_stats(warm),
         unique=_stats(unique_samples),
+        all=_stats(cold + warm + unique_samples),  # every query this surface answered
         unique_errors=unique_errors,
         cases=per_case,
         errors=errors,

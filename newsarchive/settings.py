@@ -196,6 +196,16 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 
+# Read replicas (PostgreSQL standbys): GET requests read from one, writes go to the primary.
+for _number, _url in enumerate(env_list("DATABASE_REPLICA_URL", ""), start=1):
+    DATABASES[f"replica_{_number}"] = dj_database_url.parse(
+        _url, conn_max_age=DATABASES["default"].get("CONN_MAX_AGE", 0)
+    )
+    DATABASES[f"replica_{_number}"]["TEST"] = {"MIRROR": "default"}
+if len(DATABASES) > 1:
+    DATABASE_ROUTERS = ["newsarchive.replicas.ReplicaRouter"]
+    MIDDLEWARE.insert(1, "newsarchive.replicas.ReadReplicaMiddleware")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -233,10 +243,9 @@ LOGGING = {
 # --- newsarchive ---------------------------------------------------------------------------
 # Where the Whoosh index lives; created on first use.
 NEWSARCHIVE_INDEX_DIR = Path(os.environ.get("NEWSARCHIVE_INDEX_DIR", VAR_DIR / "index"))
-# The search backend behind articles.search (dotted path to a class).
-NEWSARCHIVE_SEARCH_BACKEND = os.environ.get(
-    "NEWSARCHIVE_SEARCH_BACKEND", "articles.search.backends.whoosh.WhooshBackend"
-)
+# The search backend behind articles.search: "whoosh" (an index folder on this machine),
+# "postgres" (PostgreSQL's full-text search; needs DATABASE_URL on PostgreSQL) or a class path.
+NEWSARCHIVE_SEARCH_BACKEND = os.environ.get("NEWSARCHIVE_SEARCH_BACKEND", "whoosh")
 # Seed files larger than this are rejected, so one huge file cannot exhaust memory.
 NEWSARCHIVE_MAX_FILE_BYTES = int(os.environ.get("NEWSARCHIVE_MAX_FILE_BYTES", str(5 * 1024 * 1024)))
 # How many files the importer writes per database transaction and index commit.

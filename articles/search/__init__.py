@@ -8,8 +8,9 @@ anything a reader can type, and raises ``SearchUnavailable`` when the index cann
 ``unindex_articles`` (signals and the importer call them after commit) and by the
 ``rebuild_index``, ``update_index`` and ``check_index`` commands.
 
-The backend is chosen by ``settings.NEWSARCHIVE_SEARCH_BACKEND`` (a dotted class path), one
-instance per index folder, so a PostgreSQL backend can come later without touching callers.
+The backend is chosen by ``settings.NEWSARCHIVE_SEARCH_BACKEND``: a short name from
+``BACKENDS`` (``whoosh``, the default, or ``postgres``) or a dotted class path; one instance per
+index folder.
 What a backend must do is written in ``backends.SearchBackend``.
 
 The package's modules, by what you would change in them:
@@ -18,7 +19,10 @@ The package's modules, by what you would change in them:
 - ``query``: the reader's query language, parsed into a backend-neutral tree;
 - ``facets``: which facets a search shows, their labels, order and toggles;
 - ``highlight``: snippets and marked titles;
-- ``backends``: the backend contract; ``backends/whoosh.py`` the Whoosh backend.
+- ``errors`` and ``outage``: what a failing index raises (``IndexWriteError``,
+  ``SearchUnavailable``);
+- ``backends``: the backend contract; ``backends/whoosh/`` and ``backends/postgres/`` the two
+  backends.
 """
 
 from __future__ import annotations
@@ -130,6 +134,12 @@ class SearchResults:
 
 # --- the backend ---------------------------------------------------------------------------
 
+#: Short names for NEWSARCHIVE_SEARCH_BACKEND; any other value is a dotted class path.
+BACKENDS = {
+    "whoosh": "articles.search.backends.whoosh.WhooshBackend",
+    "postgres": "articles.search.backends.postgres.PostgresBackend",
+}
+
 _backends: dict[tuple[str, str], SearchBackend] = {}
 _backends_lock = threading.Lock()
 _outage = OutageLog()
@@ -137,9 +147,8 @@ _outage = OutageLog()
 
 def get_backend() -> SearchBackend:
     """The backend for the current settings; one per (class, index folder), reused."""
-    path = getattr(
-        settings, "NEWSARCHIVE_SEARCH_BACKEND", "articles.search.backends.whoosh.WhooshBackend"
-    )
+    name = getattr(settings, "NEWSARCHIVE_SEARCH_BACKEND", "") or "whoosh"
+    path = BACKENDS.get(name.strip().lower(), name)
     index_dir = str(getattr(settings, "NEWSARCHIVE_INDEX_DIR", ""))
     key = (path, index_dir)
     backend = _backends.get(key)

@@ -113,6 +113,11 @@ class SearchBackend(ABC):
     already bounded the query, and what a backend cannot evaluate matches nothing.
     """
 
+    #: Whether the search text is kept apart from the rows (an index that can lag, drift, be
+    #: cleared or repaired), as Whoosh's is; False where the database keeps it in each row
+    #: (PostgreSQL), so that unindexing, clearing and drift have nothing to act on.
+    separate_index: bool = True
+
     def bulk_indexer(self) -> BulkIndexer:
         """An indexer for a long import; see ``BulkIndexer``."""
         return BulkIndexer(self)

@@ -9,12 +9,10 @@ word has thousands of edits.
 from __future__ import annotations
 
 import heapq
-import re
-from collections.abc import Iterator
-from string import ascii_lowercase
 from typing import TYPE_CHECKING
 
 from ... import query as q
+from ...spelling import MAX_EDIT_CHARS, edits1, replace_word
 from .schema import analyze, fold
 
 if TYPE_CHECKING:
@@ -25,8 +23,6 @@ MAX_FUZZY_TERMS = 16
 #: A word is thought misspelt when no article has it and an edit of it is common.
 SUGGEST_MAX_DF = 0
 SUGGEST_BELOW_TOTAL = 10
-#: Words longer than this get no spelling edits (fuzzy, did you mean): no real word is.
-MAX_EDIT_CHARS = 30
 
 
 def expand_fuzzy(snapshot: Snapshot, text: str, maxdist: int) -> list[str]:
@@ -47,7 +43,7 @@ def expand_fuzzy(snapshot: Snapshot, text: str, maxdist: int) -> list[str]:
     if len(folded) > MAX_EDIT_CHARS:  # no real word is this long; edits would be costly
         snapshot.terms.put(key, list(found))
         return list(found)
-    stems = {stem for candidate in _edits1(folded) for stem in analyze(candidate)}
+    stems = {stem for candidate in edits1(folded) for stem in analyze(candidate)}
     if snapshot.biggest:
         # Stems near the typed word's own stem, from the biggest segment's dictionary
         # (Whoosh's automaton is fast on one segment, slow across many).
@@ -79,7 +75,7 @@ def suggest(snapshot: Snapshot, parsed: q.ParsedQuery, total: int) -> str | None
         best, best_df = None, max(df * 10, 3)
         folded = fold(word)
         by_stem: dict[str, str] = {}
-        for candidate in _edits1(folded):
+        for candidate in edits1(folded):
             cand_stems = analyze(candidate)
             if len(cand_stems) == 1:
                 by_stem.setdefault(cand_stems[0], candidate)
@@ -88,28 +84,6 @@ def suggest(snapshot: Snapshot, parsed: q.ParsedQuery, total: int) -> str | None
             if cdf > best_df:
                 best, best_df = candidate, cdf
         if best:
-            text = _replace_word(text, word, best)
+            text = replace_word(text, word, best)
             changed = True
     return text if changed else None
-
-
-def _edits1(word: str) -> Iterator[str]:
-    """Every string one deletion, swap, substitution or insertion away (Norvig's edits1)."""
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    seen = {word}
-    for left, right in splits:
-        options = []
-        if right:
-            options.append(left + right[1:])
-            options.extend(left + c + right[1:] for c in ascii_lowercase)
-        if len(right) > 1:
-            options.append(left + right[1] + right[0] + right[2:])
-        options.extend(left + c + right for c in ascii_lowercase)
-        for option in options:
-            if option not in seen and option:
-                seen.add(option)
-                yield option
-
-
-def _replace_word(text: str, word: str, replacement: str) -> str:
-    return re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", replacement, text, flags=re.IGNORECASE)
