@@ -357,6 +357,110 @@ def archive_judge(
     return is_relevant, total_relevant
 
 
+# --- tuning --------------------------------------------------------------------------------
+
+#: The sweep's grids: BM25F first, then feedback on the best BM25F point.
+BM25F_GRID: dict[str, list[float]] = {
+    "k1": [0.6, 0.9, 1.2, 1.6, 2.0, 3.0],
+    "title_b": [0.3, 0.6, 0.9],
+    "body_b": [0.3, 0.5, 0.75, 0.9],
+    "title_weight": [1.0, 2.0, 3.0, 5.0, 8.0],
+}
+FEEDBACK_GRID: dict[str, list[float]] = {
+    "feedback_docs": [5, 10, 20],
+    "feedback_terms": [5, 10, 20],
+    "feedback_weight": [0.0, 0.25, 0.5, 0.75, 1.0],
+    "feedback_max_df": [0.01, 0.03, 0.1],
+}
+
+
+@dataclass
+class SweepPoint:
+    values: tuple[float, ...]
+    p_at_10: list[float]  # per query
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.p_at_10)
+
+
+def sweep(
+    grid: dict[str, list[float]],
+    base: Any,
+    judged: list[Judgment],
+    is_relevant: Judge,
+) -> list[SweepPoint]:
+    """P@10 per query at every point of ``grid`` (fields of ``ranking.Ranking``), through the
+    search service, with the other parameters as in ``base``."""
+    import itertools
+    from dataclasses import replace
+
+    from articles.search import get_backend
+
+    snapshot = get_backend().snapshot()
+    rank = project_ranker()
+    points = []
+    for values in itertools.product(*grid.values()):
+        changes = dict(zip(grid, values, strict=True))
+        ints = {k: int(v) for k, v in changes.items() if k in ("feedback_docs", "feedback_terms")}
+        snapshot.set_ranking(replace(base, **{**changes, **ints}))
+        scores = [precision_at([is_relevant(j, i) for i in rank(j.query)[:CUTOFF]]) for j in judged]
+        points.append(SweepPoint(values, scores))
+    snapshot.set_ranking(base)
+    return points
+
+
+def plateau(points: list[SweepPoint], grid: dict[str, list[float]]) -> dict[tuple, float]:
+    """Each point's mean P@10 averaged with its grid neighbours' (one step along one axis):
+    a point on a broad plateau keeps its figure, a lucky spike does not."""
+    by_values = {p.values: p.mean for p in points}
+    axes = list(grid.values())
+    out = {}
+    for p in points:
+        near = [p.mean]
+        for axis, values in enumerate(axes):
+            at = values.index(p.values[axis])
+            for step in (-1, 1):
+                if 0 <= at + step < len(values):
+                    moved = list(p.values)
+                    moved[axis] = values[at + step]
+                    near.append(by_values[tuple(moved)])
+        out[p.values] = statistics.fmean(near)
+    return out
+
+
+def leave_one_out(points: list[SweepPoint]) -> float:
+    """Mean P@10 of each query at the point chosen (best plateau-free mean) on the others:
+    what tuning on this set is worth on a query it has not seen."""
+    n = len(points[0].p_at_10)
+    held = []
+    for i in range(n):
+        best = max(points, key=lambda p: sum(p.p_at_10) - p.p_at_10[i])
+        held.append(best.p_at_10[i])
+    return statistics.fmean(held)
+
+
+def report_sweep(name: str, grid: dict[str, list[float]], points: list[SweepPoint]) -> str:
+    smooth = plateau(points, grid)
+    ranked = sorted(points, key=lambda p: -smooth[p.values])
+    lines = [
+        f"Sweep of {name} ({len(points)} points; plateau = the mean with its grid neighbours):",
+        "",
+        "| " + " | ".join(grid) + " | mean P@10 | plateau |",
+        "| " + " | ".join("---:" for _ in grid) + " | ---: | ---: |",
+    ]
+    for p in ranked[:10]:
+        cells = " | ".join(f"{v:g}" for v in p.values)
+        lines.append(f"| {cells} | {p.mean:.3f} | {smooth[p.values]:.3f} |")
+    best = max(points, key=lambda p: p.mean)
+    lines += [
+        "",
+        f"best single point {best.mean:.3f} at {dict(zip(grid, best.values, strict=True))}; "
+        f"leave-one-query-out {leave_one_out(points):.3f}",
+    ]
+    return "\n".join(lines)
+
+
 # --- the report ------------------------------------------------------------------------------
 
 
@@ -391,6 +495,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="judge the configured archive by its own sections (nothing is imported)",
     )
+    parser.add_argument(
+        "--sweep",
+        choices=["bm25f", "feedback"],
+        help="tune: P@10 over a grid of BM25F or feedback parameters (the rest as shipped)",
+    )
     args = parser.parse_args(argv)
     if not args.judgments.is_file():
         log(f"relevance run skipped: no judgments file at {args.judgments}")
@@ -406,6 +515,12 @@ def main(argv: list[str] | None = None) -> int:
         folder, sections = prepare_archive(args.corpus, args.work, args.fresh)
         setup_django(django_env(folder))
     is_relevant, total_relevant = archive_judge(sections)
+    if args.sweep:
+        from articles.search.backends.whoosh.ranking import RANKING
+
+        grid = BM25F_GRID if args.sweep == "bm25f" else FEEDBACK_GRID
+        print(report_sweep(args.sweep, grid, sweep(grid, RANKING, judged, is_relevant)))
+        return 0
     engines = [("newsarchive", project_ranker()), ("plain BM25 (Whoosh BM25F)", bm25_ranker())]
     scores = []
     for name, rank in engines:
