@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import math
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,6 @@ from ... import query as q
 from ...rules import RELATED_COUNT
 from .. import BackendResults, Filters, SearchBackend
 from . import buffers
-from .ranking import FEEDBACK_CHARS
 from .schema import analyze, build_schema, updated_from_micros
 from .segments import LRU, POSTINGS_CACHE_ENTRIES, Segment
 from .snapshot import Snapshot
@@ -34,20 +33,6 @@ buffers.install()
 # NumPy imports numpy.dtypes on the first ``unique()`` of a process (20 ms here), which phrase
 # checks call: pay it when a worker starts, not on some reader's first phrase search.
 np.unique(np.zeros(1))
-
-
-def feedback_texts(article_ids: Sequence[int]) -> list[str]:
-    """Title and the start of the body of each article, in the order asked, for feedback
-    (``ranking``); the database cuts the body, so a long article costs no more."""
-    from django.db.models.functions import Substr
-
-    from articles.models import Article
-
-    rows = Article.objects.filter(pk__in=article_ids).values_list(
-        "pk", "title", Substr("body", 1, FEEDBACK_CHARS)
-    )
-    text = {pk: f"{title}\n{body}" for pk, title, body in rows}
-    return [text.get(pk, "") for pk in article_ids]
 
 
 class WhooshBackend(IndexWriting, SearchBackend):
@@ -96,9 +81,7 @@ class WhooshBackend(IndexWriting, SearchBackend):
             snap = self._snapshot
             if snap is not None and snap.up_to_date():
                 return snap
-            new = Snapshot(
-                self._index(), self._segments, self._postings_cache, texts=feedback_texts
-            )
+            new = Snapshot(self._index(), self._segments, self._postings_cache)
             self._snapshot = new
             if snap is not None:
                 # A request may still be using the old snapshot: close it a refresh later.

@@ -35,7 +35,7 @@ from ...rules import (
 )
 from .. import BackendResults, Filters
 from .phrases import phrase_docs
-from .ranking import FEEDBACK_CHARS, RANKING, Ranking, TextSource, feedback_words
+from .ranking import RANKING, Ranking
 from .schema import ANALYZER, TITLE_WEIGHT, analyze, fold
 from .segments import LRU, Segment
 from .spelling import expand_fuzzy
@@ -71,10 +71,8 @@ class Snapshot:
         ix: Any,
         segments: dict[str, Segment],
         cache: LRU,
-        texts: TextSource | None = None,
         ranking: Ranking = RANKING,
     ) -> None:
-        self.texts = texts
         self.ranking = ranking
         self.searcher = ix.searcher()
         leaves = self.searcher.reader().leaf_readers()
@@ -210,15 +208,20 @@ class Snapshot:
             self.results = LRU(RESULT_CACHE_SIZE)
 
     def _field_scale(self, fieldname: str) -> np.ndarray:
-        """Per document: how much one occurrence in the field counts, after BM25F's length
-        normalisation (the field's weight over 1 - b + b * length / average length)."""
-        b = self.ranking.title_b if fieldname == "title" else self.ranking.body_b
-        key = (fieldname, b)
+        """Per document: what one stored occurrence in the field counts for in BM25F, the
+        field's weight over its length normalisation (1 - b + b * length / average)."""
+        ranking = self.ranking
+        if fieldname == "title":
+            # Whoosh stored title frequencies already multiplied by the schema's field boost.
+            b, weight = ranking.title_b, ranking.title_weight / TITLE_WEIGHT
+        else:
+            b, weight = ranking.body_b, 1.0
+        key = (fieldname, b, weight)
         scale = self._norms.get(key)
         if scale is None:
             lengths = self.lengths[fieldname]
             norm = 1 - b + b * lengths / max(self.avg_length[fieldname], 1.0)
-            scale = self._norms[key] = (1 / np.maximum(norm, 1e-6)).astype(np.float32)
+            scale = self._norms[key] = (weight / np.maximum(norm, 1e-6)).astype(np.float32)
         return scale
 
     def _score_word(
@@ -233,24 +236,21 @@ class Snapshot:
                 found.append((fieldname, docs, weights))
         if not found:
             return
-        ranking = self.ranking
-        dense = np.zeros(self.n, dtype=np.float32) if len(found) > 1 else None
-        for fieldname, docs, weights in found:
-            # Whoosh stored title frequencies already multiplied by the schema's field boost.
-            weight = ranking.title_weight / TITLE_WEIGHT if fieldname == "title" else 1.0
-            tf = weights * (weight * self._field_scale(fieldname)[docs])
-            if dense is None:
-                break
-            dense[docs] += tf  # each document appears once in a posting list: exact
-        if dense is not None:
+        if len(found) == 1:
+            fieldname, docs, weights = found[0]
+            tf = weights * self._field_scale(fieldname)[docs]
+        else:
+            dense = np.zeros(self.n, dtype=np.float32)
+            for fieldname, field_docs, weights in found:
+                # Each document appears once in a posting list, so fancy-index += is exact.
+                dense[field_docs] += weights * self._field_scale(fieldname)[field_docs]
             docs = np.flatnonzero(dense)
             tf = dense[docs]
+        k1 = self.ranking.k1
         df = len(docs)
         idf = math.log(1 + (self.live_count - df + 0.5) / (df + 0.5))
         out.mask[docs] = True
-        out.score[docs] += (boost * idf * (ranking.k1 + 1) * tf / (tf + ranking.k1)).astype(
-            np.float32
-        )
+        out.score[docs] += (boost * idf * (k1 + 1) * tf / (tf + k1)).astype(np.float32)
 
     # ---- query evaluation ------------------------------------------------------------------
 
@@ -482,8 +482,6 @@ class Snapshot:
             final = final & m
         docs = np.flatnonzero(final)
         published = self.published[docs]
-        if sort == RELEVANCE and scores is not None and terms:
-            scores = self._with_feedback(docs, scores, terms)
         if sort == RELEVANCE and scores is not None:
             # Highest score first; ties newest first.
             primary, secondary = -scores[docs].astype(np.float64), -published
@@ -494,33 +492,6 @@ class Snapshot:
             primary, secondary = -published, -docs
         order = docs[_top(primary, secondary, max(depth, ORDER_DEPTH))]
         return order, len(docs), facets, terms
-
-    def _with_feedback(self, docs: np.ndarray, scores: np.ndarray, terms: set[str]) -> np.ndarray:
-        """The matches' scores after pseudo-relevance feedback (see ``ranking``): the words
-        that mark the best matches re-score them all. Unchanged when feedback is off or the
-        matches are too few to learn from."""
-        ranking = self.ranking
-        if not (ranking.feedback_docs and ranking.feedback_terms and self.texts):
-            return scores
-        if len(docs) <= ranking.feedback_docs:
-            return scores
-        top = docs[np.argpartition(-scores[docs], ranking.feedback_docs - 1)]
-        top = top[: ranking.feedback_docs]
-        texts = self.texts([int(i) for i in self.ids[top]])
-        words = feedback_words(
-            [t[:FEEDBACK_CHARS] for t in texts],
-            [float(s) for s in scores[top]],
-            terms,
-            lambda word: self.probe_frequency("body", word),
-            self.live_count,
-            ranking,
-        )
-        if not words:
-            return scores
-        expansion = self.blank()
-        for word, weight in words.items():
-            self._score_word(word, q.TEXT_FIELDS, expansion, weight)
-        return scores + ranking.feedback_weight * len(terms) * expansion.score
 
     def docnum_for(self, article_id: int) -> int | None:
         if self._docnum_by_id is None:
