@@ -311,12 +311,11 @@ def project_ranker() -> Ranker:
 def bm25_ranker() -> Ranker:
     """Stock Whoosh BM25F (default k1 and b, the schema's title boost) on the same index,
     every word required, title and body searched: a plain BM25 engine."""
-    from whoosh import scoring
+    from django.conf import settings
+    from whoosh import index, scoring
     from whoosh.qparser import MultifieldParser
 
-    from articles.search import get_backend
-
-    ix = get_backend()._index()
+    ix = index.open_dir(str(settings.NEWSARCHIVE_INDEX_DIR))
     searcher = ix.searcher(weighting=scoring.BM25F())
     parser = MultifieldParser(["title", "body"], ix.schema)
 
