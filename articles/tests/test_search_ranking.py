@@ -91,3 +91,79 @@ def test_a_word_in_both_fields_is_saturated_once(archive) -> None:
     got = scores("cocoa")
     assert max(got, key=got.__getitem__) == both
     assert got[both] < bound
+
+
+WORDS = [
+    "cocoa",
+    "coffee",
+    "harvest",
+    "port",
+    "price",
+    "rise",
+    "fall",
+    "bank",
+    "rate",
+    "the",
+    "of",
+    "and",
+    "growers",
+    "shipment",
+]
+
+
+def test_bm25f_follows_from_whooshs_statistics(add_article) -> None:
+    """Every index term's score per document, recomputed from Whoosh's public readers (each
+    field's stored frequency, the title's index boost divided out; field lengths; the number
+    of documents holding the term in either field), on a random archive with deletions and
+    titles of stop words only."""
+    import random
+
+    from articles.search.backends.whoosh.schema import TITLE_WEIGHT
+
+    rng = random.Random(3)
+    made = [
+        add_article(
+            " ".join(rng.choices(WORDS, k=rng.randint(1, 4))),
+            body=" ".join(rng.choices(WORDS, k=rng.choice([2, 8, 30, 120]))),
+        )
+        for _ in range(60)
+    ]
+    for doomed in made[::13]:
+        doomed.delete()
+    snap = get_backend().snapshot()
+    reader = snap.searcher.reader()
+    live = [d for d in range(snap.n) if snap.live[d]]
+    n = len(live)
+    fields = ("title", "body")
+    length = {f: {d: reader.doc_field_length(d, f) or 0 for d in live} for f in fields}
+    average = {f: max(sum(length[f].values()) / n, 1.0) for f in fields}
+    weight = {"title": RANKING.title_weight, "body": 1.0}
+    b = {"title": RANKING.title_b, "body": RANKING.body_b}
+    terms = {t.decode() for f in fields for t in reader.lexicon(f)}
+    assert len(terms) > 5
+    for term in sorted(terms):
+        tf: dict[int, float] = {}
+        for f in fields:
+            if (f, term) not in reader:
+                continue
+            matcher = reader.postings(f, term)
+            while matcher.is_active():
+                d, stored = matcher.id(), matcher.weight()
+                count = stored / TITLE_WEIGHT if f == "title" else stored
+                norm = 1 - b[f] + b[f] * length[f][d] / average[f]
+                tf[d] = tf.get(d, 0.0) + weight[f] * count / norm
+                matcher.next()
+        tf = {d: v for d, v in tf.items() if snap.live[d]}
+        # Whoosh's own counts include deleted documents until a merge, as the arrays do.
+        df = len(
+            {d for f in fields if (f, term) in reader for d in reader.postings(f, term).all_ids()}
+        )
+        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        k1 = RANKING.k1
+        expected = {d: idf * v * (k1 + 1) / (v + k1) for d, v in tf.items()}
+        match = snap.blank()
+        snap._score_word(term, q.TEXT_FIELDS, match)
+        got = {d: float(match.score[d]) for d in live if match.mask[d]}
+        assert set(got) == set(expected), term
+        for d, value in expected.items():
+            assert got[d] == pytest.approx(value, rel=1e-4), term

@@ -123,7 +123,7 @@ class Snapshot:
             f: float(arr[self.live].mean()) if self.live_count else 1.0
             for f, arr in self.lengths.items()
         }
-        self._norms: dict[tuple[str, float], np.ndarray] = {}
+        self._norms: dict[tuple[str, float, float], np.ndarray] = {}
         self.labels = {
             "source": self._labels("source_refs", "source_values"),
             "section": self._labels("section_refs", "section_values"),
