@@ -41,6 +41,7 @@ import re
 import secrets
 import shutil
 import statistics
+import subprocess
 import sys
 import tarfile
 import time
@@ -49,7 +50,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from bench.run import PROJECT_ROOT
+from bench.run import django_env as run_env
+
 SHARED = PROJECT_ROOT.parent / "shared"
 DEFAULT_CORPUS = SHARED / "corpus" / "reuters-seeds.tar.gz"
 DEFAULT_JUDGMENTS = SHARED / "relevance" / "reuters-dev.tsv"
@@ -240,15 +243,12 @@ def _fingerprint(corpus: Path) -> str:
 
 
 def django_env(work: Path) -> dict[str, str]:
-    """Settings of the scratch archive: its own database, index and var folder."""
-    return {
-        "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}",
-        "NEWSARCHIVE_INDEX_DIR": str(work / "index"),
-        "NEWSARCHIVE_VAR_DIR": str(work / "var"),
-        "DJANGO_SETTINGS_MODULE": "newsarchive.settings",
-        # A scratch archive that is never served: any key will do when none is configured.
-        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50),
-    }
+    """The environment of the scratch archive (its own database, index and var folder), as
+    the speed bench sets it; a scratch archive is never served, so any secret key will do
+    when none is configured."""
+    env = run_env(work)
+    env.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+    return env
 
 
 def prepare_archive(corpus: Path, work: Path, fresh: bool) -> tuple[Path, dict[str, str]]:
@@ -265,12 +265,8 @@ def prepare_archive(corpus: Path, work: Path, fresh: bool) -> tuple[Path, dict[s
         shutil.rmtree(folder)  # an import that did not finish
     log(f"unpacking {corpus.name} without its section lines into {folder}/seeds")
     sections = strip_sections(corpus, folder / "seeds")
-    env = {**os.environ, **django_env(folder)}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-    env.pop("DJANGO_DEBUG", None)
+    env = django_env(folder)
     manage = [sys.executable, str(PROJECT_ROOT / "manage.py")]
-    import subprocess
-
     log(f"importing {len(sections):,} articles (a few minutes)")
     started = time.perf_counter()
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True)
