@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import math
 import os
 import subprocess
 import sys
@@ -540,34 +539,6 @@ def assert_fuzzy_expansion(snap, typed: str, maxdist: int) -> None:
     expected = {stem for stem, n in frequency.items() if n}
     assert 0 < len(expected) < spelling.MAX_FUZZY_TERMS
     assert set(spelling.expand_fuzzy(snap, typed, maxdist)) == expected
-
-
-def test_bm25_scores_follow_from_whooshs_statistics(random_index):
-    """Each term's score per document, recomputed in Python from what Whoosh's public readers
-    say: term weight (the title's boost included), document frequency, field lengths."""
-    for fieldname in ("title", "body"):
-        assert_bm25_scores(random_index, fieldname)
-
-
-def assert_bm25_scores(snap, fieldname: str) -> None:
-    reader = snap.searcher.reader()
-    live = np.flatnonzero(snap.live).tolist()
-    n = reader.doc_count()
-    assert n == len(live)
-    average = max(sum(field_length(reader, d, fieldname) for d in live) / n, 1.0)
-    k1, b = snapshot_module.BM25_K1, snapshot_module.BM25_B
-    for term in lexicon(reader, fieldname):
-        df = reader.doc_frequency(fieldname, term)
-        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-        expected = {}
-        for docnum, tf in matcher_items(reader.postings(fieldname, term)):
-            norm = k1 * (1 - b + b * field_length(reader, docnum, fieldname) / average)
-            expected[docnum] = idf * tf * (k1 + 1) / (tf + norm)
-        scored = snap.blank()
-        snap._score_term(fieldname, term, scored)
-        docs = np.flatnonzero(scored.mask & snap.live).tolist()
-        assert docs == sorted(expected), term
-        assert np.allclose(scored.score[docs], [expected[d] for d in docs], rtol=1e-5), term
 
 
 @pytest.mark.xfail(

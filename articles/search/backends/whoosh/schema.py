@@ -22,7 +22,8 @@ from whoosh.support.charset import accent_map
 
 from ...rules import day_number
 
-#: How much a match in the title counts against one in the body.
+#: The boost title frequencies are written into the index with (every index has it, so it
+#: stays); how much a title match counts in search is ``ranking.Ranking.title_weight``.
 TITLE_WEIGHT = 2.5
 
 # Seconds added to published timestamps, so that 0 can mean "undated" (and 1900 still fits).

@@ -35,13 +35,11 @@ from ...rules import (
 )
 from .. import BackendResults, Filters
 from .phrases import phrase_docs
-from .schema import ANALYZER, analyze, fold
+from .ranking import RANKING, Ranking
+from .schema import ANALYZER, TITLE_WEIGHT, analyze, fold
 from .segments import LRU, Segment
 from .spelling import expand_fuzzy
 
-#: BM25's usual term-frequency saturation and length normalisation.
-BM25_K1 = 1.2
-BM25_B = 0.75
 #: Most index terms a prefix (``econom*``) expands to, the most frequent.
 MAX_PREFIX_TERMS = 64
 #: Recent searches kept with their ordered matches, per snapshot.
@@ -68,7 +66,14 @@ class Snapshot:
     sets, phrase matches, whole-archive facet counts, recent result orderings).
     """
 
-    def __init__(self, ix: Any, segments: dict[str, Segment], cache: LRU) -> None:
+    def __init__(
+        self,
+        ix: Any,
+        segments: dict[str, Segment],
+        cache: LRU,
+        ranking: Ranking = RANKING,
+    ) -> None:
+        self.ranking = ranking
         self.searcher = ix.searcher()
         leaves = self.searcher.reader().leaf_readers()
         self.parts: list[tuple[Segment, int]] = []
@@ -118,12 +123,7 @@ class Snapshot:
             f: float(arr[self.live].mean()) if self.live_count else 1.0
             for f, arr in self.lengths.items()
         }
-        self.norm = {
-            f: (BM25_K1 * (1 - BM25_B + BM25_B * arr / max(self.avg_length[f], 1.0))).astype(
-                np.float32
-            )
-            for f, arr in self.lengths.items()
-        }
+        self._norms: dict[tuple[str, float, float], np.ndarray] = {}
         self.labels = {
             "source": self._labels("source_refs", "source_values"),
             "section": self._labels("section_refs", "section_values"),
@@ -201,18 +201,56 @@ class Snapshot:
             return found
         return math.ceil(found * self.n / probed)  # scaled up to the whole index
 
-    def _score_term(self, fieldname: str, text: str, out: Match) -> None:
-        docs, weights = self.term(fieldname, text)
-        if not len(docs):
+    def set_ranking(self, ranking: Ranking) -> None:
+        """Score with other parameters from now on (the relevance bench's sweep)."""
+        with self.lock:
+            self.ranking = ranking
+            self.results = LRU(RESULT_CACHE_SIZE)
+
+    def _field_scale(self, fieldname: str) -> np.ndarray:
+        """Per document: what one stored occurrence in the field counts for in BM25F, the
+        field's weight over its length normalisation (1 - b + b * length / average)."""
+        ranking = self.ranking
+        if fieldname == "title":
+            # Whoosh stored title frequencies already multiplied by the schema's field boost.
+            b, weight = ranking.title_b, ranking.title_weight / TITLE_WEIGHT
+        else:
+            b, weight = ranking.body_b, 1.0
+        key = (fieldname, b, weight)
+        scale = self._norms.get(key)
+        if scale is None:
+            lengths = self.lengths[fieldname]
+            norm = 1 - b + b * lengths / max(self.avg_length[fieldname], 1.0)
+            scale = self._norms[key] = (weight / np.maximum(norm, 1e-6)).astype(np.float32)
+        return scale
+
+    def _score_word(
+        self, text: str, fieldnames: tuple[str, ...], out: Match, boost: float = 1.0
+    ) -> None:
+        """Add BM25F's score of an index term over ``fieldnames`` to ``out``: the fields'
+        normalised, weighted frequencies summed, then saturated once with one idf."""
+        found = []
+        for fieldname in fieldnames:
+            docs, weights = self.term(fieldname, text)
+            if len(docs):
+                found.append((fieldname, docs, weights))
+        if not found:
             return
+        if len(found) == 1:
+            fieldname, docs, weights = found[0]
+            tf = weights * self._field_scale(fieldname)[docs]
+        else:
+            dense = np.zeros(self.n, dtype=np.float32)
+            for fieldname, field_docs, weights in found:
+                # Each document appears once in a posting list, so fancy-index += is exact.
+                dense[field_docs] += weights * self._field_scale(fieldname)[field_docs]
+            docs = np.flatnonzero(dense)
+            tf = dense[docs]
+        k1 = self.ranking.k1
         df = len(docs)
         idf = math.log(1 + (self.live_count - df + 0.5) / (df + 0.5))
-        norm = self.norm[fieldname][docs]
-        # Whoosh stored title weights already multiplied by the field boost.
-        contribution = idf * weights * (BM25_K1 + 1) / (weights + norm)
         out.mask[docs] = True
-        # Each document appears once in a posting list, so fancy-index += is exact.
-        out.score[docs] += contribution.astype(np.float32)
+        out.score[docs] += (boost * idf * (k1 + 1) * tf / (tf + k1)).astype(np.float32)
 
     # ---- query evaluation ------------------------------------------------------------------
 
@@ -267,16 +305,14 @@ class Snapshot:
             return self.phrase(text, fieldnames, terms)
         terms.add(tokens[0])
         out = self.blank()
-        for fieldname in fieldnames:
-            self._score_term(fieldname, tokens[0], out)
+        self._score_word(tokens[0], fieldnames, out)
         return out
 
     def any_of(self, words: list[str], fieldnames: tuple[str, ...], terms: set[str]) -> Match:
         out = self.blank()
         for word in words:
             terms.add(word)
-            for fieldname in fieldnames:
-                self._score_term(fieldname, word, out)
+            self._score_word(word, fieldnames, out)
         return out
 
     def phrase(self, text: str, fieldnames: tuple[str, ...], terms: set[str]) -> Match:
@@ -286,8 +322,7 @@ class Snapshot:
         terms.update(t for t, _ in tokens)
         out = self.blank()
         if len(tokens) == 1:
-            for fieldname in fieldnames:
-                self._score_term(fieldname, tokens[0][0], out)
+            self._score_word(tokens[0][0], fieldnames, out)
             return out
         for fieldname in fieldnames:
             key = ("phrase", fieldname, tuple(tokens))
@@ -295,13 +330,12 @@ class Snapshot:
             if docs is None:
                 docs = phrase_docs(self, fieldname, tokens)
                 self.terms.put(key, docs)
-            if not len(docs):
-                continue
-            field_match = self.blank()
-            for token, _ in tokens:
-                self._score_term(fieldname, token, field_match)
             out.mask[docs] = True
-            out.score[docs] += field_match.score[docs]
+        if out.mask.any():
+            words = self.blank()
+            for token in dict.fromkeys(t for t, _ in tokens):
+                self._score_word(token, fieldnames, words)
+            out.score[out.mask] = words.score[out.mask]
         return out
 
     def expand_prefix(self, text: str) -> list[str]:
@@ -471,11 +505,7 @@ class Snapshot:
         """Best-scoring live documents for a bag of terms (for "more like this")."""
         out = self.blank()
         for term, boost in weighted.items():
-            part = self.blank()
-            for fieldname in q.TEXT_FIELDS:
-                self._score_term(fieldname, term, part)
-            out.mask |= part.mask
-            out.score += part.score * boost
+            self._score_word(term, q.TEXT_FIELDS, out, boost)
         mask = out.mask & self.live
         if exclude is not None:
             mask[exclude] = False
