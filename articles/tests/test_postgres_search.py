@@ -280,7 +280,10 @@ def test_date_order_and_paging_match_whoosh(corpus, both, text, sort):
 def test_a_title_match_ranks_above_body_matches(corpus, both):
     whoosh, postgres = both(SearchQuery(q="refinery"))
 
-    assert postgres.hits[0].title == "President visits refinery" == whoosh.hits[0].title
+    in_title = {h.id for h in whoosh.hits if "refinery" in h.title.lower()}
+    assert len(in_title) >= 2 and len(whoosh.hits) > len(in_title)  # both kinds of match
+    for results in (whoosh, postgres):  # BM25F and ts_rank_cd may order the rest differently
+        assert results.hits[0].id in in_title
 
 
 @on_postgres
