@@ -44,6 +44,7 @@ SINGLE_POSITION_CACHE = 4096
 POSITIONS_PICKLE_PROTOCOL = 2
 
 _STOPPED = None  # the cache's value for a word that gives no term
+_ONE = pack_uint(1)
 
 
 class FastAnalysis:
@@ -153,15 +154,18 @@ class FastAnalysis:
         return positions
 
     def encode_positions(self, positions: list[int]) -> bytes:
-        """``formats.Positions.encode``: the count, then the pickled position deltas."""
+        """``formats.Positions.encode``: the count, then the pickled position deltas.
+
+        Always a new bytes object: a block pickles its values as a tuple, and pickle would
+        store a value shared by two postings once, which is not the stock writer's layout."""
         if len(positions) == 1:
             position = positions[0]
-            cached = self._single.get(position)
-            if cached is None:
-                cached = pack_uint(1) + dumps([position], POSITIONS_PICKLE_PROTOCOL)
+            pickled = self._single.get(position)
+            if pickled is None:
+                pickled = dumps([position], POSITIONS_PICKLE_PROTOCOL)
                 if position < SINGLE_POSITION_CACHE:
-                    self._single[position] = cached
-            return cached
+                    self._single[position] = pickled
+            return _ONE + pickled
         deltas = [b - a for a, b in zip([0, *positions], positions, strict=False)]
         return pack_uint(len(deltas)) + dumps(deltas, POSITIONS_PICKLE_PROTOCOL)
 

@@ -180,6 +180,10 @@ class TidySegmentWriter(TidyOnFailure, SegmentWriter):
 class GuardedMpWriter(TidyOnFailure, MpWriter):
     """Whoosh's multiprocess writer with sub-writers that cannot hang or outlive it."""
 
+    #: What runs in a sub-writer: a Process class (fork), a picklable target (spawn).
+    subwriter_class: Any = None  # GuardedSubWriter, set below
+    spawned_subwriter: Any = None  # run_guarded_subwriter, set below
+
     def __init__(self, ix: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(ix, *args, **kwargs)
         self.lock_path = lock_path(ix)
@@ -196,9 +200,10 @@ class GuardedMpWriter(TidyOnFailure, MpWriter):
         )
         guard = (os.getpid(), self.lock_path)
         if self.start_method is None:
-            task = GuardedSubWriter(*guard, *args)
+            task = (self.subwriter_class or GuardedSubWriter)(*guard, *args)
         else:
-            task = self._mpctx.Process(target=run_guarded_subwriter, args=(*guard, *args))
+            target = self.spawned_subwriter or run_guarded_subwriter
+            task = self._mpctx.Process(target=target, args=(*guard, *args))
         self.tasks.append(task)
         task.start()
         self._owner.write(self.tasks)
@@ -316,20 +321,31 @@ def stop_processes(tasks: list[Any]) -> None:
 # --- opening a writer ---------------------------------------------------------------------------
 
 
-def open_writer(ix: Any, *, timeout: float, procs: int = 1, **options: Any) -> SegmentWriter:
+def open_writer(
+    ix: Any,
+    *,
+    timeout: float,
+    procs: int = 1,
+    single_class: Any = None,
+    parallel_class: Any = None,
+    **options: Any,
+) -> SegmentWriter:
     """A writer holding the index lock, after clearing what a killed writer left behind.
 
     Waits up to ``timeout`` seconds for another writer (an import, a rebuild) to finish; a
-    lock that is still held then is named with the processes holding it."""
+    lock that is still held then is named with the processes holding it. ``single_class`` and
+    ``parallel_class`` replace the writer classes (subclasses of the two below)."""
     path = lock_path(ix)
     stop_orphaned_subwriters(path)
     leftovers = temp_entries(ix.storage.folder)  # before our own writer adds to them
     try:
         with index_write_errors():
             if procs > 1:
-                writer = GuardedMpWriter(ix, procs=procs, timeout=timeout, delay=0.05, **options)
+                parallel = parallel_class or GuardedMpWriter
+                writer = parallel(ix, procs=procs, timeout=timeout, delay=0.05, **options)
             else:
-                writer = TidySegmentWriter(ix, timeout=timeout, delay=0.05, **options)
+                single = single_class or TidySegmentWriter
+                writer = single(ix, timeout=timeout, delay=0.05, **options)
     except LockError as error:
         holders = ", ".join(f"{pid} ({cmd[:80]})" for pid, cmd in lock_holders(path))
         held_by = f"; held by process {holders}" if holders else ""
