@@ -59,7 +59,8 @@ from .. import query as q
 from ..facets import FacetCounts
 from . import BackendResults, BulkIndexer, Filters, SearchBackend, whoosh_buffers
 from .whoosh_codec import NativeBlocksCodec
-from .whoosh_writers import cancel_quietly, commit, index_write_errors, open_writer
+from .whoosh_bulkwrite import open_bulk_writer
+from .whoosh_writers import cancel_quietly, commit, index_write_errors
 
 whoosh_buffers.install()
 # NumPy imports numpy.dtypes on the first ``unique()`` of a process (20 ms here), which phrase
@@ -1606,10 +1607,11 @@ class WhooshBackend(SearchBackend):
     # ---- writing ---------------------------------------------------------------------------
 
     def _writer(self, **kwargs: Any) -> Any:
-        """A writer, waiting for the lock while another process (an import) holds it."""
+        """A writer, waiting for the lock while another process (an import) holds it; it
+        writes the same segments as Whoosh's own, in bulk (see ``whoosh_bulkwrite``)."""
         with index_write_errors():
             ix = self._index()
-        return open_writer(ix, timeout=WRITE_LOCK_TIMEOUT, codec=build_codec(), **kwargs)
+        return open_bulk_writer(ix, timeout=WRITE_LOCK_TIMEOUT, codec=build_codec(), **kwargs)
 
     def bulk_indexer(self) -> WhooshBulkIndexer:
         return WhooshBulkIndexer(self)

@@ -45,6 +45,7 @@ POSITIONS_PICKLE_PROTOCOL = 2
 
 _STOPPED = None  # the cache's value for a word that gives no term
 _ONE = pack_uint(1)
+_SHARED: dict[tuple, FastAnalysis] = {}
 
 
 class FastAnalysis:
@@ -87,16 +88,26 @@ class FastAnalysis:
         tokenizer, _, charset, stop, stemmer = items
         if tokenizer.gaps or stemmer.lang:
             return None
-        return cls(
-            pattern=tokenizer.expression,
-            charmap=charset.charmap,
-            stops=stop.stops,
-            minsize=stop.min,
-            maxsize=stop.max,
-            renumber=stop.renumber,
-            stem=stemmer.stemfn,
-            ignore=stemmer.ignore,
+        parameters = {
+            "pattern": tokenizer.expression,
+            "charmap": charset.charmap,
+            "stops": stop.stops,
+            "minsize": stop.min,
+            "maxsize": stop.max,
+            "renumber": stop.renumber,
+            "stem": stemmer.stemfn,
+            "ignore": stemmer.ignore,
+        }
+        # Each writer reads its schema afresh, so equal analyzers are new objects: one
+        # instance (and one word cache) per distinct chain serves every writer of the process.
+        key = tuple(
+            tuple(sorted(value.items())) if isinstance(value, dict) else value
+            for value in parameters.values()
         )
+        shared = _SHARED.get(key)
+        if shared is None:
+            shared = _SHARED[key] = cls(**parameters)
+        return shared
 
     def term_of(self, word: str) -> bytes | None:
         """The UTF-8 term a word of the tokenizer's output becomes, None when it is stopped."""
