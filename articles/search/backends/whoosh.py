@@ -58,8 +58,8 @@ from whoosh.writing import CLEAR
 from .. import query as q
 from ..facets import FacetCounts
 from . import BackendResults, BulkIndexer, Filters, SearchBackend, whoosh_buffers
-from .whoosh_codec import NativeBlocksCodec
 from .whoosh_bulkwrite import open_bulk_writer
+from .whoosh_codec import NativeBlocksCodec
 from .whoosh_writers import cancel_quietly, commit, index_write_errors
 
 whoosh_buffers.install()
