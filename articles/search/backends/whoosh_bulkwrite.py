@@ -21,10 +21,17 @@ classes here only plug into it. Django-free: sub-writers started with ``spawn`` 
 
 from __future__ import annotations
 
+import zlib
 from array import array
+from itertools import chain
+from operator import sub
 from typing import Any
 
+from whoosh.codec import whoosh3
+from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, W3TermInfo
 from whoosh.formats import Positions
+from whoosh.system import _INT_SIZE, pack_int, pack_long, pack_ushort
+from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
 from .whoosh_fastanalysis import FastAnalysis
@@ -150,7 +157,8 @@ class BulkSegmentWriter(SegmentWriter):
 
     def _write_postings(self, lengths: Any) -> None:
         """Fields and terms in byte order, each posting list a block at a time, with the
-        field lengths the stock writer reads back from the new segment for block statistics."""
+        field lengths the stock writer reads back from the new segment for block statistics;
+        the term records go into the codec's term table as ``W3FieldWriter`` puts them."""
         writer = self.fieldwriter
         doccount = self.docnum
         for fieldname in sorted(self._postings):
@@ -160,10 +168,11 @@ class BulkSegmentWriter(SegmentWriter):
             field = self.schema[fieldname]
             field_lengths = _field_lengths(lengths, fieldname, doccount)
             writer.start_field(fieldname, field)
+            lists = _PostingListWriter(writer, field.format)
+            prefix = pack_ushort(writer._fieldid)
+            add_term = writer._tindex.add  # what W3FieldWriter.finish_term does
             for tbytes in sorted(table):
-                writer.start_term(tbytes)
-                _write_posting_list(writer._postwriter, table[tbytes], field_lengths)
-                writer.finish_term()
+                add_term(prefix + tbytes, lists.write(table[tbytes], field_lengths))
             writer.finish_field()
 
 
@@ -198,41 +207,120 @@ def _field_lengths(lengths: Any, fieldname: str, doccount: int) -> list | None:
     return found if any(found) else None
 
 
-def _write_posting_list(
-    postwriter: Any, postings: _TermPostings, field_lengths: list | None
-) -> None:
-    """One term's postings (after ``start_term``) through the codec's posting writer, a block
-    at a time.
+class _PostingListWriter:
+    """Writes posting lists into a segment's postings file exactly as ``W3PostingsWriter``
+    does (the same blocks, block headers and term statistics), a whole block per step.
 
-    ``W3PostingsWriter.add_posting`` fills a block one posting at a time (appending, updating
-    the maximum weight and the length range) and writes it when full; this fills the same
-    fields with whole slices, so ``_write_block`` and ``finish_postings`` write the same bytes
-    and the same statistics."""
-    ids, weights, values = postings
-    limit = postwriter._blocklimit
-    for start in range(0, len(ids), limit):
-        if start:
-            postwriter._write_block()
-        end = start + limit
-        block_ids = ids[start:end]
-        block_weights = weights[start:end]
-        postwriter._ids = block_ids
-        postwriter._weights = array("f", block_weights)
-        if values is None:
-            postwriter._values = []
-        else:
-            block_values = values[start:end]  # add_posting keeps only non-empty values
-            if not all(block_values):
-                block_values = [value for value in block_values if value]
-            postwriter._values = block_values
-        top = max(block_weights)
-        postwriter._maxweight = top if top > 0 else 0
-        if field_lengths is None:
-            postwriter._minlength, postwriter._maxlength = None, 0
-        else:
-            present = [n for n in map(field_lengths.__getitem__, block_ids) if n]
-            postwriter._minlength = min(present) if present else None
-            postwriter._maxlength = max(present) if present else 0
+    The stock writer fills a block one posting at a time, creating a terminfo object and two
+    arrays per term and asking the file for its position (a system call) twice; most terms
+    of a segment are rare, so that per-term cost is most of a commit. The layout written:
+    per term a magic header, then per block the signed length of header and data (negative
+    for the last), the header ``(count, last id, max weight, compression, min length byte,
+    max length byte)`` and the data ``(id deltas, weights, values)``, both pickled with the
+    codec's ``dumps``, the data zlib-compressed from ``COMPRESSION_MIN_SIZE`` bytes."""
+
+    def __init__(self, fieldwriter: Any, format_: Any) -> None:
+        codec = fieldwriter._codec
+        self.file = fieldwriter._postfile
+        self.offset = self.file.tell()
+        self.blocklimit = codec._blocklimit
+        self.compression = codec._compression
+        self.fixed_size = format_.fixed_value_size()
+
+    def write(self, postings: _TermPostings, field_lengths: list | None) -> bytes:
+        """Write one term's postings; return its term record (``W3TermInfo.to_bytes()``)."""
+        ids, weights, values = postings
+        write = self.file.write
+        dumps = whoosh3.dumps  # looked up each time, as whoosh3 does: whoosh_codec replaces it
+        start = self.offset
+        written = len(whoosh3.WHOOSH3_HEADER_MAGIC)
+        write(whoosh3.WHOOSH3_HEADER_MAGIC)
+        total_weight: float = 0
+        term_minlength = None
+        term_maxlength = 0
+        term_maxweight: float = 0
+        count = len(ids)
+        limit = self.blocklimit
+        for first in range(0, count, limit):
+            block_ids = ids[first : first + limit]
+            block_weights = weights[first : first + limit]
+            stored_weights = array("f", block_weights)
+            minlength, maxlength = _length_range(block_ids, field_lengths)
+            top = max(block_weights)
+            maxweight = top if top > 0 else 0
+            data = (
+                tuple(map(sub, block_ids, chain((0,), block_ids))),
+                _mini_weights(stored_weights),
+                self._mini_values(values, first, first + limit),
+            )
+            databytes = dumps(data, 2)
+            compression = self.compression if len(databytes) >= COMPRESSION_MIN_SIZE else 0
+            if compression:
+                databytes = zlib.compress(databytes, compression)
+            header = (
+                len(block_ids),
+                block_ids[-1],
+                maxweight,
+                compression,
+                length_to_byte(minlength),
+                length_to_byte(maxlength),
+            )
+            infobytes = dumps(header, 2)
+            size = len(infobytes) + len(databytes)
+            write(pack_int(-size if first + limit >= count else size))
+            write(infobytes)
+            write(databytes)
+            written += _INT_SIZE + size
+            # W3TermInfo.add_block, statistic by statistic
+            total_weight += sum(stored_weights)
+            first_block = term_minlength is None
+            term_minlength = minlength if first_block else min(term_minlength, minlength)
+            term_maxlength = max(term_maxlength, maxlength)
+            term_maxweight = max(term_maxweight, maxweight)
+        self.offset += written
+        record = W3TermInfo._struct.pack(
+            False,
+            total_weight,
+            count,
+            0 if term_minlength is None else length_to_byte(term_minlength),
+            length_to_byte(term_maxlength),
+            term_maxweight,
+            ids[0],
+            ids[-1],
+        )
+        return record + pack_long(start) + pack_int(written)
+
+    def _mini_values(self, values: list | None, first: int, last: int) -> Any:
+        """``W3PostingsWriter._mini_values`` (only non-empty values are kept, as it does)."""
+        if self.fixed_size == 0:
+            return None
+        block = values[first:last] if values is not None else []
+        if not all(block):
+            block = [value for value in block if value]
+        if self.fixed_size is None or self.fixed_size < 0:
+            return tuple(block)
+        return b"".join(block)
+
+
+def _mini_weights(weights: array) -> Any:
+    """``W3PostingsWriter._mini_weights``: None when all are 1, one value when all are equal."""
+    count = len(weights)
+    if weights.count(1.0) == count:
+        return None
+    if weights.count(weights[0]) == count:
+        return weights[0]
+    return tuple(weights)
+
+
+def _length_range(block_ids: array, field_lengths: list | None) -> tuple[int | None, int]:
+    """The shortest and longest field length of a block's documents, as ``add_posting``
+    tracks them (absent lengths are skipped)."""
+    if field_lengths is None:
+        return None, 0
+    present = [n for n in map(field_lengths.__getitem__, block_ids) if n]
+    if not present:
+        return None, 0
+    return min(present), max(present)
 
 
 # ---- plugging into whoosh_writers -------------------------------------------------------------
