@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import zlib
 from array import array
-from itertools import chain
+from collections.abc import Iterable, Iterator
+from itertools import chain, repeat
 from operator import sub
 from typing import Any
 
+import numpy as np
 from whoosh.codec import whoosh3
 from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, W3TermInfo
 from whoosh.formats import Positions
@@ -44,10 +46,71 @@ from .whoosh_writers import (
     open_writer,
 )
 
-#: A term's postings while its segment is written: document numbers, weights (doubles, as the
-#: stock writer has them before the block stores them as floats) and encoded values (None for
-#: formats without values).
+#: A term's postings as written: document numbers, weights (doubles, as the stock writer has
+#: them before a block stores them as floats) and encoded values (None for formats without).
 _TermPostings = tuple[array, array, list | None]
+
+
+class FieldPostings:
+    """One field's postings in a new segment, as flat arrays in the order they were added.
+
+    A document adds all its terms with a few C-level ``extend`` calls (no per-term lists to
+    find and grow); at commit one stable NumPy sort by term puts them in (term, document)
+    order, since documents were added in increasing order."""
+
+    def __init__(self, keeps_values: bool) -> None:
+        self.term_ids = _TermIds()
+        self.terms = array("I")
+        self.docs = array("I")
+        self.weights = array("d")
+        self.values: list[bytes] | None = [] if keeps_values else None
+
+    def add_document(
+        self, docnum: int, terms: list[bytes], weights: Iterable[float], values: list[bytes]
+    ) -> None:
+        self.terms.extend(map(self.term_ids.__getitem__, terms))
+        self.docs.extend(repeat(docnum, len(terms)))
+        self.weights.extend(weights)
+        if self.values is not None:
+            self.values.extend(values)
+
+    def add(self, tbytes: bytes, docnum: int, weight: float, vbytes: bytes | None) -> None:
+        self.terms.append(self.term_ids[tbytes])
+        self.docs.append(docnum)
+        self.weights.append(weight)
+        if self.values is not None:
+            self.values.append(vbytes or b"")
+
+    def posting_lists(self) -> Iterator[tuple[bytes, _TermPostings]]:
+        """(term, postings) in term byte order, each term's postings in document order."""
+        names = list(self.term_ids)  # term id -> term (ids were given in insertion order)
+        if not names:
+            return
+        by_name = sorted(range(len(names)), key=names.__getitem__)
+        rank = np.empty(len(names), dtype=np.int64)
+        rank[by_name] = np.arange(len(names))
+        term_ids = np.frombuffer(self.terms, dtype=np.uint32)
+        order = np.argsort(rank[term_ids], kind="stable")
+        counts = np.bincount(term_ids, minlength=len(names))[by_name].tolist()
+        docs = array("I", np.frombuffer(self.docs, dtype=np.uint32)[order].tobytes())
+        weights = array("d", np.frombuffer(self.weights, dtype=np.float64)[order].tobytes())
+        values = None
+        if self.values is not None:
+            values = list(map(self.values.__getitem__, order.tolist()))
+        start = 0
+        for term_id, count in zip(by_name, counts, strict=True):
+            end = start + count
+            term_values = values[start:end] if values is not None else None
+            yield names[term_id], (docs[start:end], weights[start:end], term_values)
+            start = end
+
+
+class _TermIds(dict):
+    """Term -> a small number, given in order of first appearance."""
+
+    def __missing__(self, term: bytes) -> int:
+        number = self[term] = len(self)
+        return number
 
 
 class BulkSegmentWriter(SegmentWriter):
@@ -55,7 +118,7 @@ class BulkSegmentWriter(SegmentWriter):
 
     def __init__(self, ix: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(ix, *args, **kwargs)
-        self._postings: dict[str, dict[bytes, _TermPostings]] = {}
+        self._postings: dict[str, FieldPostings] = {}
         self._fast: dict[str, FastAnalysis | None] = {}
         for fieldname, field in self.schema.items():
             if field.vector or field.separate_spelling():
@@ -97,29 +160,24 @@ class BulkSegmentWriter(SegmentWriter):
 
     def _index_value(self, fieldname: str, field: Any, value: Any, boost: float) -> int:
         """Add one field's postings for the current document; return its length."""
+        postings = self._postings.get(fieldname)
+        if postings is None:
+            postings = self._postings[fieldname] = FieldPostings(_keeps_values(field))
         fast = self._fast_analysis(fieldname, field)
-        table = self._postings.setdefault(fieldname, {})
-        docnum = self.docnum
-        length = 0
         if fast is not None and isinstance(value, str):
-            field_boost = field.format.field_boost
-            encode = fast.encode_positions
-            for tbytes, positions in fast.term_positions(value).items():
-                freq = len(positions)
-                weight = freq * field_boost  # what Positions.word_values gives ...
-                if boost != 1.0:
-                    weight *= boost  # ... and what add_document does with it
-                entry = table.get(tbytes)
-                if entry is None:
-                    entry = table[tbytes] = (array("I"), array("d"), [])
-                entry[0].append(docnum)
-                entry[1].append(weight)
-                entry[2].append(encode(positions))
-                length += freq
+            positions = fast.term_positions(value)
+            freqs = list(map(len, positions.values()))
+            # Positions.word_values gives freq * field boost; add_document multiplies by boost.
+            weights = map(field.format.field_boost.__rmul__, freqs)
+            if boost != 1.0:
+                weights = map(boost.__rmul__, weights)
+            values = fast.encode_all(positions.values())
+            postings.add_document(self.docnum, list(positions), weights, values)
+            length = sum(freqs)
         else:
-            keeps_values = _keeps_values(field)
+            length = 0
             for tbytes, freq, weight, vbytes in field.index(value):
-                _append(table, tbytes, docnum, weight * boost, vbytes, keeps_values)
+                postings.add(tbytes, self.docnum, weight * boost, vbytes)
                 length += freq
         return length if field.scorable else 0
 
@@ -138,9 +196,11 @@ class BulkSegmentWriter(SegmentWriter):
         for fieldname, tbytes, docnum, weight, vbytes in self._process_posts(
             reader.iter_postings(), startdoc, docmap
         ):
-            field = schema[fieldname]
-            table = self._postings.setdefault(fieldname, {})
-            _append(table, tbytes, docnum, weight, vbytes, _keeps_values(field))
+            postings = self._postings.get(fieldname)
+            if postings is None:
+                postings = FieldPostings(_keeps_values(schema[fieldname]))
+                self._postings[fieldname] = postings
+            postings.add(tbytes, docnum, weight, vbytes)
 
     # ---- writing the segment ----------------------------------------------------------------
 
@@ -162,8 +222,8 @@ class BulkSegmentWriter(SegmentWriter):
         writer = self.fieldwriter
         doccount = self.docnum
         for fieldname in sorted(self._postings):
-            table = self._postings[fieldname]
-            if not table:
+            postings = self._postings[fieldname]
+            if not postings.term_ids:
                 continue
             field = self.schema[fieldname]
             field_lengths = _field_lengths(lengths, fieldname, doccount)
@@ -171,30 +231,13 @@ class BulkSegmentWriter(SegmentWriter):
             lists = _PostingListWriter(writer, field.format)
             prefix = pack_ushort(writer._fieldid)
             add_term = writer._tindex.add  # what W3FieldWriter.finish_term does
-            for tbytes in sorted(table):
-                add_term(prefix + tbytes, lists.write(table[tbytes], field_lengths))
+            for tbytes, term_postings in postings.posting_lists():
+                add_term(prefix + tbytes, lists.write(term_postings, field_lengths))
             writer.finish_field()
 
 
 def _keeps_values(field: Any) -> bool:
     return field.format.fixed_value_size() != 0
-
-
-def _append(
-    table: dict[bytes, _TermPostings],
-    tbytes: bytes,
-    docnum: int,
-    weight: float,
-    vbytes: bytes | None,
-    keeps_values: bool,
-) -> None:
-    entry = table.get(tbytes)
-    if entry is None:
-        entry = table[tbytes] = (array("I"), array("d"), [] if keeps_values else None)
-    entry[0].append(docnum)
-    entry[1].append(weight)
-    if entry[2] is not None:
-        entry[2].append(vbytes or b"")
 
 
 def _field_lengths(lengths: Any, fieldname: str, doccount: int) -> list | None:

@@ -19,7 +19,7 @@ Django-free: index sub-writers started with ``spawn`` import it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pickle import dumps
 from typing import Any
 
@@ -37,7 +37,7 @@ from whoosh.system import pack_uint
 #: Distinct words remembered per process; the cache is emptied when it grows past this (a
 #: corpus full of numbers and names must not grow it without bound).
 TERM_CACHE_WORDS = 500_000
-#: Positions values of single-occurrence terms are cached up to this position.
+#: How many positions' values of single-occurrence terms are kept ready.
 SINGLE_POSITION_CACHE = 4096
 #: ``formats.Positions.encode`` pickles position deltas with protocol 2 (the posting blocks
 #: around them use the codec's protocol; these bytes are the values inside).
@@ -70,8 +70,8 @@ class FastAnalysis:
         self._renumber = renumber
         self._stem = stem
         self._ignore = ignore
-        self._terms: dict[str, bytes | None] = {}
-        self._single: dict[int, bytes] = {}
+        self._terms = _TermCache(self._new_term)
+        self._single = _SinglePositions()
 
     @classmethod
     def for_analyzer(cls, analyzer: Any) -> FastAnalysis | None:
@@ -111,9 +111,9 @@ class FastAnalysis:
 
     def term_of(self, word: str) -> bytes | None:
         """The UTF-8 term a word of the tokenizer's output becomes, None when it is stopped."""
-        found = self._terms.get(word, False)
-        if found is not False:
-            return found
+        return self._terms[word]
+
+    def _new_term(self, word: str) -> bytes | None:
         text = word.lower().translate(self._charmap)
         size = len(text)
         if (
@@ -121,13 +121,8 @@ class FastAnalysis:
             or (self._maxsize is not None and size > self._maxsize)
             or text in self._stops
         ):
-            term = _STOPPED
-        else:
-            term = (text if text in self._ignore else self._stem(text)).encode("utf-8")
-        if len(self._terms) >= TERM_CACHE_WORDS:
-            self._terms.clear()
-        self._terms[word] = term
-        return term
+            return _STOPPED
+        return (text if text in self._ignore else self._stem(text)).encode("utf-8")
 
     def words(self, text: str) -> list[str]:
         """The tokenizer's words. ASCII text is lower-cased first (the same words, and more cache
@@ -142,12 +137,7 @@ class FastAnalysis:
         Positions follow ``StopFilter(renumber=True)``: the first kept word keeps its place among
         all words, each later kept word is one more (stop words leave no gaps after the first
         kept word)."""
-        terms_get = self._terms.get
-        term_of = self.term_of
-        terms = [
-            term if (term := terms_get(word, False)) is not False else term_of(word)
-            for word in self.words(text)
-        ]
+        terms = list(map(self._terms.__getitem__, self.words(text)))
         positions: dict[bytes, list[int]] = {}
         position = -1
         for index, term in enumerate(terms):
@@ -165,20 +155,48 @@ class FastAnalysis:
         return positions
 
     def encode_positions(self, positions: list[int]) -> bytes:
-        """``formats.Positions.encode``: the count, then the pickled position deltas.
+        """``formats.Positions.encode``: the count, then the pickled position deltas."""
+        return self.encode_all([positions])[0]
 
-        Always a new bytes object: a block pickles its values as a tuple, and pickle would
-        store a value shared by two postings once, which is not the stock writer's layout."""
-        if len(positions) == 1:
-            position = positions[0]
-            pickled = self._single.get(position)
-            if pickled is None:
-                pickled = dumps([position], POSITIONS_PICKLE_PROTOCOL)
-                if position < SINGLE_POSITION_CACHE:
-                    self._single[position] = pickled
-            return _ONE + pickled
-        deltas = [b - a for a, b in zip([0, *positions], positions, strict=False)]
-        return pack_uint(len(deltas)) + dumps(deltas, POSITIONS_PICKLE_PROTOCOL)
+    def encode_all(self, position_lists: Iterable[list[int]]) -> list[bytes]:
+        """``encode_positions`` of each list, in one pass.
+
+        Each value is a new bytes object: a block pickles its values as a tuple, and pickle
+        would store a value shared by two postings once, which is not the stock layout."""
+        single = self._single
+        return [
+            _ONE + single[positions[0]] if len(positions) == 1 else _encode_many(positions)
+            for positions in position_lists
+        ]
+
+
+class _TermCache(dict):
+    """Word -> term (None for a stopped word), computed on first use; emptied when full."""
+
+    def __init__(self, compute: Callable[[str], bytes | None]) -> None:
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, word: str) -> bytes | None:
+        if len(self) >= TERM_CACHE_WORDS:
+            self.clear()
+        term = self[word] = self.compute(word)
+        return term
+
+
+class _SinglePositions(dict):
+    """Position -> the pickled one-element list of deltas, made on first use."""
+
+    def __missing__(self, position: int) -> bytes:
+        pickled = dumps([position], POSITIONS_PICKLE_PROTOCOL)
+        if len(self) < SINGLE_POSITION_CACHE:
+            self[position] = pickled
+        return pickled
+
+
+def _encode_many(positions: list[int]) -> bytes:
+    deltas = [b - a for a, b in zip([0, *positions], positions, strict=False)]
+    return pack_uint(len(deltas)) + dumps(deltas, POSITIONS_PICKLE_PROTOCOL)
 
 
 def _word_finder(pattern: re.Pattern[str]) -> tuple[Callable[[str], list[str]], bool]:
