@@ -32,7 +32,7 @@ import numpy as np
 from whoosh.codec import whoosh3
 from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, W3TermInfo
 from whoosh.formats import Positions
-from whoosh.system import _INT_SIZE, pack_int, pack_long, pack_ushort
+from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
@@ -273,11 +273,8 @@ class _PostingListWriter:
     def write(self, postings: _TermPostings, field_lengths: list | None) -> bytes:
         """Write one term's postings; return its term record (``W3TermInfo.to_bytes()``)."""
         ids, weights, values = postings
-        write = self.file.write
         dumps = whoosh3.dumps  # looked up each time, as whoosh3 does: whoosh_codec replaces it
-        start = self.offset
-        written = len(whoosh3.WHOOSH3_HEADER_MAGIC)
-        write(whoosh3.WHOOSH3_HEADER_MAGIC)
+        parts = [whoosh3.WHOOSH3_HEADER_MAGIC]  # written in one call at the end
         total_weight: float = 0
         term_minlength = None
         term_maxlength = 0
@@ -310,17 +307,17 @@ class _PostingListWriter:
             )
             infobytes = dumps(header, 2)
             size = len(infobytes) + len(databytes)
-            write(pack_int(-size if first + limit >= count else size))
-            write(infobytes)
-            write(databytes)
-            written += _INT_SIZE + size
+            parts += (pack_int(-size if first + limit >= count else size), infobytes, databytes)
             # W3TermInfo.add_block, statistic by statistic
             total_weight += sum(stored_weights)
             first_block = term_minlength is None
             term_minlength = minlength if first_block else min(term_minlength, minlength)
             term_maxlength = max(term_maxlength, maxlength)
             term_maxweight = max(term_maxweight, maxweight)
-        self.offset += written
+        chunk = b"".join(parts)
+        self.file.write(chunk)
+        start = self.offset
+        self.offset += len(chunk)
         record = W3TermInfo._struct.pack(
             False,
             total_weight,
@@ -331,7 +328,7 @@ class _PostingListWriter:
             ids[0],
             ids[-1],
         )
-        return record + pack_long(start) + pack_int(written)
+        return record + pack_long(start) + pack_int(len(chunk))
 
     def _mini_values(self, values: list | None, first: int, last: int) -> Any:
         """``W3PostingsWriter._mini_values`` (only non-empty values are kept, as it does)."""
