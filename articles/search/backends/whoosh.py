@@ -53,7 +53,6 @@ from whoosh.analysis import (
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec
 from whoosh.support.charset import accent_map
 from whoosh.util.numeric import byte_to_length
-from whoosh.writing import CLEAR
 
 from .. import query as q
 from ..facets import FacetCounts
@@ -1640,28 +1639,11 @@ class WhooshBackend(SearchBackend):
         commit(writer, mergetype=merge_tiny)
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Index every article into fresh segments that replace the old ones at commit.
+        """Index every article into a new index beside this one, then swap it in: searches
+        and saves carry on meanwhile (see ``whoosh_rebuild``)."""
+        from .whoosh_rebuild import rebuild_beside
 
-        Searches keep seeing the old index until the commit, so a rebuild never shows an
-        empty archive.
-        """
-        from articles.models import Article
-
-        writer = self._writer(limitmb=256)
-        count = 0
-        try:
-            pks = list(Article.objects.order_by("pk").values_list("pk", flat=True))
-            for start in range(0, len(pks), 500):
-                for article in _articles(pks[start : start + 500]):
-                    writer.add_document(**document_for(article, self.tz))
-                    count += 1
-                    if progress is not None:
-                        progress(1)
-        except BaseException:
-            cancel_quietly(writer)
-            raise
-        commit(writer, mergetype=CLEAR)
-        return count
+        return rebuild_beside(self, progress)
 
     def clear(self) -> None:
         with self._lock:
