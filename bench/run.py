@@ -175,6 +175,10 @@ def run_one(
             "peak_rss_mb": done.peak_rss_mb,
             "peak_pss_mb": done.peak_pss_mb,
             "peak_processes": done.peak_processes,
+            "cpu_seconds": done.cpu_seconds,
+            "articles_per_cpu_s": round(articles / done.cpu_seconds, 1)
+            if articles and done.cpu_seconds
+            else None,
             "loadavg_after": [round(x, 2) for x in os.getloadavg()],
         }
         if done.timed_out or (done.returncode != 0 and not articles):
@@ -215,6 +219,9 @@ def run_one(
         imp = result.get("import", {}).get("articles_per_s")
         if imported and imp and base.get("articles_per_s"):
             result["import_vs_baseline"] = round(imp / base["articles_per_s"], 3)
+        imp_cpu = result.get("import", {}).get("articles_per_cpu_s")
+        if imported and imp_cpu and base.get("articles_per_cpu_s"):
+            result["import_vs_baseline_cpu"] = round(imp_cpu / base["articles_per_cpu_s"], 3)
         log(
             f"N={n:,}: baseline {base['articles_per_s']:,.0f} articles/s "
             f"(peak RSS {base['peak_rss_mb']:,.0f} MB)"
@@ -342,6 +349,13 @@ def render(report: dict[str, Any]) -> str:
             )
         if "import_vs_baseline" in run:
             lines += ["", f"import/baseline throughput: **{run['import_vs_baseline']:.2f}**"]
+        if "import_vs_baseline_cpu" in run:
+            lines.append(
+                f"import/baseline articles per CPU second: **{run['import_vs_baseline_cpu']:.2f}**"
+                f" ({_num(imp.get('articles_per_cpu_s'))} against "
+                f"{_num(base.get('articles_per_cpu_s'))}; the import's figure includes parsing, "
+                "the database and start-up, the baseline's only indexing)"
+            )
 
         search = run.get("search", {})
         if search:

@@ -7,11 +7,13 @@ fail from there, in the middle of a rebuild, with small batches.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 
 from articles import search, signals
 from articles.models import Article
@@ -110,3 +112,52 @@ def test_a_killed_rebuilds_folder_is_removed_by_the_next(archive):
     search.rebuild_index()
     assert not abandoned.exists()
     assert total("harbour") == 20
+
+
+# --- optimize_index ----------------------------------------------------------------------------
+
+
+def segment_count() -> int:
+    return len(search.get_backend().snapshot().parts)
+
+
+@pytest.fixture
+def segmented(add_article, monkeypatch):
+    """Six articles in six segments (small segments are not merged at each commit)."""
+    from articles.search.backends import whoosh as whoosh_backend
+
+    monkeypatch.setattr(whoosh_backend, "TINY_SEGMENT_DOCS", 1)
+    return [add_article(f"Story {i}", body=f"Harbour news number {i}.") for i in range(6)]
+
+
+def test_optimize_index_merges_every_segment_into_one(segmented):
+    assert segment_count() == 6
+    code, out, _ = run("optimize_index")
+    assert code == 0 and "Merged 6 segments" in out
+    assert segment_count() == 1
+    assert total("harbour") == 6
+    assert indexed_ids() == set(Article.objects.values_list("pk", flat=True))
+    assert side_folders() == []
+
+
+def test_saves_during_an_optimize_are_kept(
+    segmented, monkeypatch, django_capture_on_commit_callbacks
+):
+    merge = whoosh_rebuild.swap_in
+
+    def save_then_swap(*args):
+        with django_capture_on_commit_callbacks(execute=True):
+            segmented[2].title = "Walrus on the quay"
+            segmented[2].save()
+        merge(*args)
+
+    monkeypatch.setattr(whoosh_rebuild, "swap_in", save_then_swap)
+    search.optimize_index()
+    assert total("walrus") == 1
+    assert segment_count() == 2  # the merged segment and the save's
+
+
+def run(name: str, *args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command(name, *args, stdout=out, stderr=err)
+    return 0, out.getvalue(), err.getvalue()

@@ -103,6 +103,11 @@ class SearchBackend(ABC):
     @abstractmethod
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int: ...
 
+    def optimize(self) -> int:
+        """Merge the index's parts for faster searches; return how many there were (0 when
+        the backend has nothing to merge)."""
+        return 0
+
     @abstractmethod
     def clear(self) -> None: ...
 

@@ -1645,6 +1645,12 @@ class WhooshBackend(SearchBackend):
 
         return rebuild_beside(self, progress)
 
+    def optimize(self) -> int:
+        """Merge the index into one segment beside it, then swap it in (``whoosh_rebuild``)."""
+        from .whoosh_rebuild import optimize_beside
+
+        return optimize_beside(self)
+
     def clear(self) -> None:
         with self._lock:
             self.close()

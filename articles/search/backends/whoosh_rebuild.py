@@ -1,4 +1,4 @@
-"""Rebuilding the Whoosh index beside the live one, then swapping it in at once.
+"""Rebuilding (or optimizing) the Whoosh index beside the live one, then swapping it in at once.
 
 A rebuild used to hold the index's write lock from start to finish (minutes at 100,000
 articles): admin saves waited on it and gave up after a minute. Here every article is indexed
@@ -17,6 +17,11 @@ saves. At the end, holding the live index's lock for a moment:
 
 A rebuild that fails before step 3 leaves the live index as it was: the moved files are not
 named by its table of contents and are removed with the folder beside it.
+
+``optimize_beside`` does the same with the live index's own segments merged into one (Whoosh's
+merge, with its pool bounded by ``OPTIMIZE_LIMITMB`` and spilling to disk beyond), for quiet
+hours: a merge at 100,000 articles takes minutes of pure Python, which a writer holding the
+live lock would make every save wait for.
 """
 
 from __future__ import annotations
@@ -33,13 +38,21 @@ from typing import Any
 from django.utils import timezone
 from whoosh import index
 
-from .whoosh import WhooshBackend, _articles, document_for, merge_tiny
-from .whoosh_writers import cancel_quietly, commit, index_write_errors, process_start
+from .whoosh import WhooshBackend, _articles, build_codec, document_for, merge_tiny
+from .whoosh_writers import (
+    cancel_quietly,
+    commit,
+    index_write_errors,
+    open_writer,
+    process_start,
+)
 
 logger = logging.getLogger(__name__)
 
 #: Articles read from the database per step of a rebuild.
 REBUILD_BATCH = 500
+#: Memory for the postings pool of an optimize's merge (beyond it, sorted runs go to disk).
+OPTIMIZE_LIMITMB = 256
 _SIDE_PATTERN = re.compile(r"\.rebuild-(\d+)$")
 
 
@@ -50,8 +63,7 @@ def rebuild_beside(live: WhooshBackend, progress: Callable[[int], None] | None =
     started = timezone.now()
     before = live.indexed_versions()
     remove_abandoned_rebuilds(live.index_dir)
-    side_dir = live.index_dir.with_name(f"{live.index_dir.name}.rebuild-{os.getpid()}")
-    shutil.rmtree(side_dir, ignore_errors=True)
+    side_dir = _side_dir(live)
     side = WhooshBackend(side_dir)
     try:
         pks = list(Article.objects.order_by("pk").values_list("pk", flat=True))
@@ -73,6 +85,39 @@ def rebuild_beside(live: WhooshBackend, progress: Callable[[int], None] | None =
         side.close()
         shutil.rmtree(side_dir, ignore_errors=True)
     return count
+
+
+def optimize_beside(live: WhooshBackend) -> int:
+    """Merge the live index's segments into one beside it and swap that in; return the number
+    of segments there were."""
+    started = timezone.now()
+    before = live.indexed_versions()
+    remove_abandoned_rebuilds(live.index_dir)
+    side_dir = _side_dir(live)
+    try:
+        side = WhooshBackend(side_dir)
+        side_ix = side._index()
+        side.close()
+        writer = open_writer(side_ix, timeout=0, codec=build_codec(), limitmb=OPTIMIZE_LIMITMB)
+        try:
+            with index_write_errors(), live._index().reader() as reader:
+                segments = reader.leaf_readers()
+                for segment_reader, _offset in segments:
+                    writer.add_reader(segment_reader)
+        except BaseException:
+            cancel_quietly(writer)
+            raise
+        commit(writer)
+        swap_in(live, side_dir, before, started)
+    finally:
+        shutil.rmtree(side_dir, ignore_errors=True)
+    return len(segments)
+
+
+def _side_dir(live: WhooshBackend) -> Path:
+    side_dir = live.index_dir.with_name(f"{live.index_dir.name}.rebuild-{os.getpid()}")
+    shutil.rmtree(side_dir, ignore_errors=True)
+    return side_dir
 
 
 def swap_in(live: WhooshBackend, side_dir: Path, before: dict, started: Any) -> None:
