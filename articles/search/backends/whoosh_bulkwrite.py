@@ -113,12 +113,68 @@ class _TermIds(dict):
         return number
 
 
-class BulkSegmentWriter(SegmentWriter):
-    """``SegmentWriter`` with postings kept per term in memory and written a block at a time."""
+class BulkPostings:
+    """For a ``SegmentWriter``: its new segment's postings kept in memory per field
+    (``FieldPostings``) instead of Whoosh's sorting pool, and written in bulk at commit. Also
+    what a segment merged in at commit (``add_reader``) adds goes there."""
 
     def __init__(self, ix: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(ix, *args, **kwargs)
         self._postings: dict[str, FieldPostings] = {}
+
+    def add_postings_to_pool(self, reader: Any, startdoc: int, docmap: Any) -> None:
+        """Postings of a segment being merged in (``add_reader``) join the in-memory table;
+        its documents come after this writer's own, so every list stays in document order."""
+        schema = self.schema
+        for fieldname, tbytes, docnum, weight, vbytes in self._process_posts(
+            reader.iter_postings(), startdoc, docmap
+        ):
+            postings = self._postings.get(fieldname)
+            if postings is None:
+                postings = FieldPostings(_keeps_values(schema[fieldname]))
+                self._postings[fieldname] = postings
+            postings.add(tbytes, docnum, weight, vbytes)
+
+    # ---- writing the segment ----------------------------------------------------------------
+
+    def _flush_segment(self) -> None:
+        self.perdocwriter.close()
+        lengths = self.per_document_reader() if self.codec.length_stats else None
+        try:
+            self._write_postings(lengths)
+        finally:
+            if lengths is not None:
+                lengths.close()
+        self.fieldwriter.close()
+        self._postings.clear()
+
+    def _write_postings(self, lengths: Any) -> None:
+        """Fields and terms in byte order, each posting list a block at a time, with the
+        field lengths the stock writer reads back from the new segment for block statistics;
+        the term records go into the codec's term table as ``W3FieldWriter`` puts them."""
+        writer = self.fieldwriter
+        doccount = self.docnum
+        for fieldname in sorted(self._postings):
+            postings = self._postings[fieldname]
+            if not postings.term_ids:
+                continue
+            field = self.schema[fieldname]
+            field_lengths = _field_lengths(lengths, fieldname, doccount)
+            writer.start_field(fieldname, field)
+            lists = _PostingListWriter(writer, field.format)
+            prefix = pack_ushort(writer._fieldid)
+            add_term = writer._tindex.add  # what W3FieldWriter.finish_term does
+            for tbytes, term_postings in postings.posting_lists():
+                add_term(prefix + tbytes, lists.write(term_postings, field_lengths))
+            writer.finish_field()
+
+
+class BulkSegmentWriter(BulkPostings, SegmentWriter):
+    """``SegmentWriter`` with postings kept in memory and written a block at a time, and text
+    fields analysed by ``whoosh_fastanalysis``."""
+
+    def __init__(self, ix: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(ix, *args, **kwargs)
         self._fast: dict[str, FastAnalysis | None] = {}
         for fieldname, field in self.schema.items():
             if field.vector or field.separate_spelling():
@@ -188,52 +244,6 @@ class BulkSegmentWriter(SegmentWriter):
                 fast = FastAnalysis.for_analyzer(field.analyzer)
             self._fast[fieldname] = fast
         return self._fast[fieldname]
-
-    def add_postings_to_pool(self, reader: Any, startdoc: int, docmap: Any) -> None:
-        """Postings of a segment being merged in (``add_reader``) join the in-memory table;
-        its documents come after this writer's own, so every list stays in document order."""
-        schema = self.schema
-        for fieldname, tbytes, docnum, weight, vbytes in self._process_posts(
-            reader.iter_postings(), startdoc, docmap
-        ):
-            postings = self._postings.get(fieldname)
-            if postings is None:
-                postings = FieldPostings(_keeps_values(schema[fieldname]))
-                self._postings[fieldname] = postings
-            postings.add(tbytes, docnum, weight, vbytes)
-
-    # ---- writing the segment ----------------------------------------------------------------
-
-    def _flush_segment(self) -> None:
-        self.perdocwriter.close()
-        lengths = self.per_document_reader() if self.codec.length_stats else None
-        try:
-            self._write_postings(lengths)
-        finally:
-            if lengths is not None:
-                lengths.close()
-        self.fieldwriter.close()
-        self._postings.clear()
-
-    def _write_postings(self, lengths: Any) -> None:
-        """Fields and terms in byte order, each posting list a block at a time, with the
-        field lengths the stock writer reads back from the new segment for block statistics;
-        the term records go into the codec's term table as ``W3FieldWriter`` puts them."""
-        writer = self.fieldwriter
-        doccount = self.docnum
-        for fieldname in sorted(self._postings):
-            postings = self._postings[fieldname]
-            if not postings.term_ids:
-                continue
-            field = self.schema[fieldname]
-            field_lengths = _field_lengths(lengths, fieldname, doccount)
-            writer.start_field(fieldname, field)
-            lists = _PostingListWriter(writer, field.format)
-            prefix = pack_ushort(writer._fieldid)
-            add_term = writer._tindex.add  # what W3FieldWriter.finish_term does
-            for tbytes, term_postings in postings.posting_lists():
-                add_term(prefix + tbytes, lists.write(term_postings, field_lengths))
-            writer.finish_field()
 
 
 def _keeps_values(field: Any) -> bool:
@@ -403,8 +413,9 @@ def run_spawned_bulk_subwriter(parent_pid: int, lock_path: str, *args: Any) -> N
     BulkSubWriter(parent_pid, lock_path, *args).run()
 
 
-class BulkMpWriter(GuardedMpWriter):
-    """The guarded multiprocess writer with bulk-writing sub-writers, one segment each."""
+class BulkMpWriter(BulkPostings, GuardedMpWriter):
+    """The guarded multiprocess writer with bulk-writing sub-writers, one segment each; small
+    segments merged at its commit are written in bulk too."""
 
     subwriter_class = BulkSubWriter
     spawned_subwriter = staticmethod(run_spawned_bulk_subwriter)
