@@ -36,7 +36,7 @@ from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
-from .whoosh_fastanalysis import FastAnalysis
+from .whoosh_fastanalysis import FastAnalysis, learn_words, learned_words
 from .whoosh_writers import (
     GuardedMpWriter,
     GuardedSubWriter,
@@ -239,11 +239,15 @@ class BulkSegmentWriter(BulkPostings, SegmentWriter):
 
     def _fast_analysis(self, fieldname: str, field: Any) -> FastAnalysis | None:
         if fieldname not in self._fast:
-            fast = None
-            if type(field.format) is Positions:  # not a subclass: those store more per posting
-                fast = FastAnalysis.for_analyzer(field.analyzer)
-            self._fast[fieldname] = fast
+            self._fast[fieldname] = fast_analysis_for(field)
         return self._fast[fieldname]
+
+
+def fast_analysis_for(field: Any) -> FastAnalysis | None:
+    """The fast path for a field's analysis, None when it has none."""
+    if type(field.format) is not Positions:  # subclasses store more per posting
+        return None
+    return FastAnalysis.for_analyzer(field.analyzer)
 
 
 def _keeps_values(field: Any) -> bool:
@@ -394,7 +398,7 @@ def run_bulk_subwriter(task: Any) -> None:
         writer.cancel()
         return
     segment = writer._finalize_segment()
-    task.resultqueue.put((None, writer.pool.fieldnames, segment), timeout=5)
+    task.resultqueue.put((None, writer.pool.fieldnames, segment, learned_words()), timeout=5)
 
 
 class BulkSubWriter(GuardedSubWriter):
@@ -424,6 +428,17 @@ class BulkMpWriter(BulkPostings, GuardedMpWriter):
         if not kwargs.get("multisegment"):
             raise ValueError("bulk sub-writers write a segment each: pass multisegment=True")
         super().__init__(ix, *args, **kwargs)
+        for _, field in self.schema.items():
+            fast_analysis_for(field)  # so that this process can keep what sub-writers learn
+
+    def _collect_results(self) -> list[Any]:
+        """Each sub-writer's result, after taking in the words it learned (for the next)."""
+        results = []
+        for item in super()._collect_results():
+            if len(item) == 4:
+                learn_words(item[3])
+            results.append(item[:3])
+        return results
 
 
 def open_bulk_writer(ix: Any, *, timeout: float, procs: int = 1, **options: Any) -> Any:

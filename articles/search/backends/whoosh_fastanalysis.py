@@ -36,7 +36,7 @@ from whoosh.system import pack_uint
 
 #: Distinct words remembered per process; the cache is emptied when it grows past this (a
 #: corpus full of numbers and names must not grow it without bound).
-TERM_CACHE_WORDS = 500_000
+TERM_CACHE_WORDS = 200_000
 #: How many positions' values of single-occurrence terms are kept ready.
 SINGLE_POSITION_CACHE = 4096
 #: ``formats.Positions.encode`` pickles position deltas with protocol 2 (the posting blocks
@@ -197,6 +197,21 @@ class _SinglePositions(dict):
 def _encode_many(positions: list[int]) -> bytes:
     deltas = [b - a for a, b in zip([0, *positions], positions, strict=False)]
     return pack_uint(len(deltas)) + dumps(deltas, POSITIONS_PICKLE_PROTOCOL)
+
+
+def learned_words() -> list[tuple[tuple, dict]]:
+    """Every fast analysis's word cache in this process, to hand to another process."""
+    return [(key, dict(analysis._terms)) for key, analysis in _SHARED.items()]
+
+
+def learn_words(learned: list[tuple[tuple, dict]]) -> None:
+    """Add word caches from another process (an index sub-writer) to this one's, so that the
+    sub-writers it starts next (forked, with a copy of its memory) begin warm: stemming a
+    word the first time costs about ten times its lookup afterwards."""
+    for key, words in learned:
+        analysis = _SHARED.get(key)
+        if analysis is not None and len(analysis._terms) + len(words) <= TERM_CACHE_WORDS:
+            analysis._terms.update(words)
 
 
 def _word_finder(pattern: re.Pattern[str]) -> tuple[Callable[[str], list[str]], bool]:
