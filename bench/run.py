@@ -10,7 +10,9 @@ For each corpus size N, on a fresh database and index in a scratch folder of its
 3. search latency (median, p95, p99) on four surfaces, each in a fresh process
    (bench/searchbench.py): the service, /api/search, /search/ and naive Whoosh, with the p95
    ratio service/naive;
-4. database and index size on disk against the corpus size.
+4. `manage.py rebuild_index` with the search service running the query mix in a loop until it
+   ends (bench/rebuildbench.py): the rebuild's time, and the searches' errors and latency;
+5. database and index size on disk against the corpus size.
 
 A stage that cannot run (module not written yet, command missing, an earlier stage failed)
 is reported as "stage X unavailable: reason" and the rest still runs, so a partial run still
@@ -274,7 +276,23 @@ def run_one(
                 ratios[group] = round(service["p95_ms"] / naive["p95_ms"], 3)
         result["service_vs_naive_p95"] = ratios
 
-    # 4. sizes ---------------------------------------------------------------------------------
+    # 4. rebuild_index with searches running --------------------------------------------------
+    if imported:
+        log(f"N={n:,}: rebuild_index, searching all the while")
+        out = work / "rebuild.json"
+        argv = [python, "-m", "bench.rebuildbench", "--json", str(out)]
+        done = run_measured(argv, env, PROJECT_ROOT, timeout=timeout)
+        if out.exists():
+            result["rebuild"] = json.loads(out.read_text(encoding="utf-8"))
+            rebuilt = result["rebuild"]
+            log(
+                f"N={n:,}: rebuilt in {rebuilt['seconds']:,.1f} s; {rebuilt['searches']:,} "
+                f"searches meanwhile, {rebuilt['errors']} errors, worst {rebuilt['worst_ms']} ms"
+            )
+        if not done.ok:
+            unavailable(result, "rebuild", _failure_reason(done))
+
+    # 5. sizes ---------------------------------------------------------------------------------
     db = work / "db.sqlite3"
     result["sizes"] = {
         "corpus_bytes": result["corpus_bytes"],
@@ -389,6 +407,21 @@ def render(report: dict[str, Any]) -> str:
                 text = ", ".join(f"{k} {v:.2f}" for k, v in ratios.items())
                 lines += ["", f"service/naive p95 (below 1 = service faster): **{text}**"]
             lines += _per_query_table(search)
+
+        rebuilt = run.get("rebuild")
+        if rebuilt:
+            lines += [
+                "",
+                "| rebuild_index | articles/s | seconds | CPU s | peak RSS | searches meanwhile "
+                "| errors | median | p95 | worst |",
+                "| --- |" + " ---: |" * 9,
+                f"| exit {rebuilt.get('returncode')} | {_num(rebuilt.get('articles_per_s'))} | "
+                f"{_num(rebuilt.get('seconds'), '', 1)} | {_num(rebuilt.get('cpu_seconds'), '', 1)}"
+                f" | {_num(rebuilt.get('peak_rss_mb'), ' MB')} | {_num(rebuilt.get('searches'))} | "
+                f"{_num(rebuilt.get('errors'))} | {_num(rebuilt.get('median_ms'), ' ms', 1)} | "
+                f"{_num(rebuilt.get('p95_ms'), ' ms', 1)} | "
+                f"{_num(rebuilt.get('worst_ms'), ' ms', 1)} |",
+            ]
 
         s = run.get("sizes", {})
         corpus_bytes = s.get("corpus_bytes")
