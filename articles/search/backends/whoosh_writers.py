@@ -181,8 +181,8 @@ class GuardedMpWriter(TidyOnFailure, MpWriter):
     """Whoosh's multiprocess writer with sub-writers that cannot hang or outlive it."""
 
     #: What runs in a sub-writer: a Process class (fork), a picklable target (spawn).
-    subwriter_class: Any = None  # GuardedSubWriter, set below
-    spawned_subwriter: Any = None  # run_guarded_subwriter, set below
+    subwriter_class: Any = None  # None: GuardedSubWriter
+    spawned_subwriter: Any = None  # None: run_guarded_subwriter
 
     def __init__(self, ix: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(ix, *args, **kwargs)
