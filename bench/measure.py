@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import subprocess
 import threading
 import time
@@ -114,6 +115,7 @@ class CommandResult:
     stderr: str = ""
     timed_out: bool = False
     extra: dict = field(default_factory=dict)
+    cpu_seconds: float | None = None  # user + system of it and the children it waited for
 
     @property
     def ok(self) -> bool:
@@ -134,6 +136,7 @@ def run_measured(
 ) -> CommandResult:
     """Run `argv`, timing it and sampling the peak memory of it and its children."""
     started = time.perf_counter()
+    cpu_before = _children_cpu()
     proc = subprocess.Popen(
         list(argv),
         env=dict(env) if env is not None else None,
@@ -164,7 +167,16 @@ def run_measured(
         stdout=stdout,
         stderr=stderr,
         timed_out=timed_out,
+        cpu_seconds=round(_children_cpu() - cpu_before, 2),
     )
+
+
+def _children_cpu() -> float:
+    """CPU seconds of the waited-for children of this process (a subprocess counts its own
+    waited-for children, such as index sub-writers, in its figure). On a shared machine
+    this moves far less than wall time."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

@@ -10,7 +10,9 @@ For each corpus size N, on a fresh database and index in a scratch folder of its
 3. search latency (median, p95, p99) on four surfaces, each in a fresh process
    (bench/searchbench.py): the service, /api/search, /search/ and naive Whoosh, with the p95
    ratio service/naive;
-4. database and index size on disk against the corpus size.
+4. `manage.py rebuild_index` with the search service running the query mix in a loop until it
+   ends (bench/rebuildbench.py): the rebuild's time, and the searches' errors and latency;
+5. database and index size on disk against the corpus size.
 
 A stage that cannot run (module not written yet, command missing, an earlier stage failed)
 is reported as "stage X unavailable: reason" and the rest still runs, so a partial run still
@@ -237,6 +239,10 @@ def run_one(
             "peak_rss_mb": done.peak_rss_mb,
             "peak_pss_mb": done.peak_pss_mb,
             "peak_processes": done.peak_processes,
+            "cpu_seconds": done.cpu_seconds,
+            "articles_per_cpu_s": round(articles / done.cpu_seconds, 1)
+            if articles and done.cpu_seconds
+            else None,
             "loadavg_after": [round(x, 2) for x in os.getloadavg()],
         }
         if done.timed_out or (done.returncode != 0 and not articles):
@@ -256,7 +262,10 @@ def run_one(
     if postgres is None:
         _baseline(result, folder, n, work, env, timeout, imported)
     _search_stages(result, n, work, env, repeats, search_budget, imported, postgres)
-    # 4. sizes ---------------------------------------------------------------------------------
+    # 4. rebuild_index with searches running (Whoosh runs: PostgreSQL has nothing to rebuild)
+    if postgres is None and imported:
+        _rebuild_stage(result, n, work, env, timeout)
+    # 5. sizes ---------------------------------------------------------------------------------
     if postgres is not None:
         result["sizes"] = {"corpus_bytes": result["corpus_bytes"], **postgres.sizes()}
         return result
@@ -268,6 +277,23 @@ def run_one(
         "baseline_index_bytes": folder_bytes(work / "baseline-index") or None,
     }
     return result
+
+
+def _rebuild_stage(
+    result: dict[str, Any], n: int, work: Path, env: dict[str, str], timeout: float | None
+) -> None:
+    log(f"N={n:,}: rebuild_index, searching all the while")
+    out = work / "rebuild.json"
+    argv = [sys.executable, "-m", "bench.rebuildbench", "--json", str(out)]
+    done = run_measured(argv, env, PROJECT_ROOT, timeout=timeout)
+    if out.exists():
+        result["rebuild"] = rebuilt = json.loads(out.read_text(encoding="utf-8"))
+        log(
+            f"N={n:,}: rebuilt in {rebuilt['seconds']:,.1f} s; {rebuilt['searches']:,} "
+            f"searches meanwhile, {rebuilt['errors']} errors, worst {rebuilt['worst_ms']} ms"
+        )
+    if not done.ok:
+        unavailable(result, "rebuild", _failure_reason(done))
 
 
 def _baseline(
@@ -304,6 +330,9 @@ def _baseline(
         imp = result.get("import", {}).get("articles_per_s")
         if imported and imp and base.get("articles_per_s"):
             result["import_vs_baseline"] = round(imp / base["articles_per_s"], 3)
+        imp_cpu = result.get("import", {}).get("articles_per_cpu_s")
+        if imported and imp_cpu and base.get("articles_per_cpu_s"):
+            result["import_vs_baseline_cpu"] = round(imp_cpu / base["articles_per_cpu_s"], 3)
         log(
             f"N={n:,}: baseline {base['articles_per_s']:,.0f} articles/s "
             f"(peak RSS {base['peak_rss_mb']:,.0f} MB)"
@@ -435,6 +464,13 @@ def render(report: dict[str, Any]) -> str:
             )
         if "import_vs_baseline" in run:
             lines += ["", f"import/baseline throughput: **{run['import_vs_baseline']:.2f}**"]
+        if "import_vs_baseline_cpu" in run:
+            lines.append(
+                f"import/baseline articles per CPU second: **{run['import_vs_baseline_cpu']:.2f}**"
+                f" ({_num(imp.get('articles_per_cpu_s'))} against "
+                f"{_num(base.get('articles_per_cpu_s'))}; the import's figure includes parsing, "
+                "the database and start-up, the baseline's only indexing)"
+            )
 
         search = run.get("search", {})
         if search:
@@ -468,6 +504,21 @@ def render(report: dict[str, Any]) -> str:
                 text = ", ".join(f"{k} {v:.2f}" for k, v in ratios.items())
                 lines += ["", f"service/naive p95 (below 1 = service faster): **{text}**"]
             lines += _per_query_table(search)
+
+        rebuilt = run.get("rebuild")
+        if rebuilt:
+            lines += [
+                "",
+                "| rebuild_index | articles/s | seconds | CPU s | peak RSS | searches meanwhile "
+                "| errors | median | p95 | worst |",
+                "| --- |" + " ---: |" * 9,
+                f"| exit {rebuilt.get('returncode')} | {_num(rebuilt.get('articles_per_s'))} | "
+                f"{_num(rebuilt.get('seconds'), '', 1)} | {_num(rebuilt.get('cpu_seconds'), '', 1)}"
+                f" | {_num(rebuilt.get('peak_rss_mb'), ' MB')} | {_num(rebuilt.get('searches'))} | "
+                f"{_num(rebuilt.get('errors'))} | {_num(rebuilt.get('median_ms'), ' ms', 1)} | "
+                f"{_num(rebuilt.get('p95_ms'), ' ms', 1)} | "
+                f"{_num(rebuilt.get('worst_ms'), ' ms', 1)} |",
+            ]
 
         s = run.get("sizes", {})
         corpus_bytes = s.get("corpus_bytes")

@@ -89,3 +89,24 @@ def test_read_through_reads_files_and_folders_once(tmp_path: Path) -> None:
     (tmp_path / "db.sqlite3").write_bytes(b"d" * 5)
     paths = [tmp_path / "db.sqlite3", tmp_path / "db.sqlite3-wal", tmp_path / "index"]
     assert read_through(paths) == 3_000_015
+
+
+def test_report_renders_the_cpu_ratio_and_the_rebuild() -> None:
+    report = {
+        "started": "2026-01-01T00:00:00+00:00",
+        "machine": {"python": "3.11", "whoosh": "x", "cpus": 2, "loadavg_at_start": [0.1]},
+        "runs": [
+            {
+                "n": 10,
+                "import": {"articles": 10, "seconds": 1.0, "articles_per_cpu_s": 30.0},
+                "baseline": {"doc_count": 10, "articles_per_cpu_s": 10.0},
+                "import_vs_baseline_cpu": 3.0,
+                "rebuild": {"returncode": 0, "searches": 40, "errors": 0, "worst_ms": 12.5},
+                "search": {},
+                "sizes": {"corpus_bytes": 1000},
+            }
+        ],
+    }
+    text = render(report)
+    assert "import/baseline articles per CPU second: **3.00** (30 against 10;" in text
+    assert "| exit 0 |" in text and "| 40 | 0 |" in text and "12.5 ms |" in text

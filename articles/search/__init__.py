@@ -77,6 +77,7 @@ __all__ = [
     "indexed_versions",
     "matching_ids",
     "more_like_this",
+    "optimize_index",
     "rebuild_index",
     "reset_backend",
     "search",
@@ -416,6 +417,11 @@ def indexed_versions() -> dict[int, datetime | None]:
 def rebuild_index(progress: Callable[[int], None] | None = None) -> int:
     """Index every article afresh; ``progress(n)`` is called as articles are added."""
     return get_backend().rebuild(progress)
+
+
+def optimize_index() -> int:
+    """Merge the index's segments into one (for quiet hours); searches and saves carry on."""
+    return get_backend().optimize()
 
 
 def clear_index() -> None:

@@ -189,6 +189,11 @@ class SearchBackend(ABC):
         """Index every article afresh and return how many; ``progress(n)`` is called as
         articles are added. Searches see the old index until the new one is complete."""
 
+    def optimize(self) -> int:
+        """Merge the index's parts for faster searches; return how many there were (0 when
+        the backend has nothing to merge)."""
+        return 0
+
     @abstractmethod
     def clear(self) -> None:
         """Empty the index."""

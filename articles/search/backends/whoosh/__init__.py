@@ -17,8 +17,13 @@ loops (see ``snapshot`` for the measurements). The modules, from the bytes up:
 - ``writers``: writers that fail fast and clean up: sub-writer processes that die with their
   import, a lock that cannot outlive its owner, no stray files after a failure (Django-free,
   sub-writers started with spawn import it);
+- ``fastanalysis``: the analyzer chain as one loop with a per-word cache (same terms);
+- ``bulkwrite``: a segment writer that keeps postings as arrays and writes them in bulk (the
+  same segment files as Whoosh's own, byte for byte);
 - ``writing``: indexing, unindexing and rebuilding through those writers; bulk imports,
   merging;
+- ``rebuild``: ``rebuild_index`` and ``optimize_index``, built beside the live index and
+  swapped in;
 - ``backend``: ``WhooshBackend``, the ``SearchBackend`` that ties them together.
 
 ``WhooshBackend`` is imported on first use, so that sub-writer processes, which import this

@@ -108,14 +108,14 @@ def drop_inherited_lock(lock_path: str) -> None:
         os.close(devnull)
 
 
-def _prepare_subwriter(parent_pid: int, lock_path: str) -> None:
+def prepare_subwriter(parent_pid: int, lock_path: str) -> None:
     die_with_parent(parent_pid)
     drop_inherited_lock(lock_path)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _report_failure(resultqueue: Any, error: BaseException) -> None:
+def report_failure(resultqueue: Any, error: BaseException) -> None:
     with contextlib.suppress(Exception):
         resultqueue.put((_FAILED, describe(error)), timeout=2)
     sys.exit(1)  # quietly: the parent reports the cause once
@@ -130,11 +130,11 @@ class GuardedSubWriter(SubWriterTask):
         self.lock_path = lock_path
 
     def run(self) -> None:
-        _prepare_subwriter(self.parent_pid, self.lock_path)
+        prepare_subwriter(self.parent_pid, self.lock_path)
         try:
             super().run()
         except Exception as error:
-            _report_failure(self.resultqueue, error)
+            report_failure(self.resultqueue, error)
 
 
 def run_guarded_subwriter(
@@ -148,11 +148,11 @@ def run_guarded_subwriter(
     multisegment: bool,
 ) -> None:
     """The same for ``spawn`` and ``forkserver`` starts (a module-level, picklable target)."""
-    _prepare_subwriter(parent_pid, lock_path)
+    prepare_subwriter(parent_pid, lock_path)
     try:
         SubWriterTask(storage, indexname, jobqueue, resultqueue, kwargs, multisegment).run()
     except Exception as error:
-        _report_failure(resultqueue, error)
+        report_failure(resultqueue, error)
 
 
 # --- the writer --------------------------------------------------------------------------------
@@ -182,6 +182,10 @@ class TidySegmentWriter(TidyOnFailure, SegmentWriter):
 class GuardedMpWriter(TidyOnFailure, MpWriter):
     """Whoosh's multiprocess writer with sub-writers that cannot hang or outlive it."""
 
+    #: What runs in a sub-writer: a Process class (fork), a picklable target (spawn).
+    subwriter_class: Any = None  # None: GuardedSubWriter
+    spawned_subwriter: Any = None  # None: run_guarded_subwriter
+
     def __init__(self, ix: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(ix, *args, **kwargs)
         self.lock_path = lock_path(ix)
@@ -198,9 +202,10 @@ class GuardedMpWriter(TidyOnFailure, MpWriter):
         )
         guard = (os.getpid(), self.lock_path)
         if self.start_method is None:
-            task = GuardedSubWriter(*guard, *args)
+            task = (self.subwriter_class or GuardedSubWriter)(*guard, *args)
         else:
-            task = self._mpctx.Process(target=run_guarded_subwriter, args=(*guard, *args))
+            target = self.spawned_subwriter or run_guarded_subwriter
+            task = self._mpctx.Process(target=target, args=(*guard, *args))
         self.tasks.append(task)
         task.start()
         self._owner.write(self.tasks)
@@ -319,20 +324,31 @@ def stop_processes(tasks: list[Any]) -> None:
 # --- opening a writer ---------------------------------------------------------------------------
 
 
-def open_writer(ix: Any, *, timeout: float, procs: int = 1, **options: Any) -> SegmentWriter:
+def open_writer(
+    ix: Any,
+    *,
+    timeout: float,
+    procs: int = 1,
+    single_class: Any = None,
+    parallel_class: Any = None,
+    **options: Any,
+) -> SegmentWriter:
     """A writer holding the index lock, after clearing what a killed writer left behind.
 
     Waits up to ``timeout`` seconds for another writer (an import, a rebuild) to finish; a
-    lock that is still held then is named with the processes holding it."""
+    lock that is still held then is named with the processes holding it. ``single_class`` and
+    ``parallel_class`` replace the writer classes (subclasses of the two below)."""
     path = lock_path(ix)
     stop_orphaned_subwriters(path)
     leftovers = temp_entries(ix.storage.folder)  # before our own writer adds to them
     try:
         with index_write_errors():
             if procs > 1:
-                writer = GuardedMpWriter(ix, procs=procs, timeout=timeout, delay=0.05, **options)
+                parallel = parallel_class or GuardedMpWriter
+                writer = parallel(ix, procs=procs, timeout=timeout, delay=0.05, **options)
             else:
-                writer = TidySegmentWriter(ix, timeout=timeout, delay=0.05, **options)
+                single = single_class or TidySegmentWriter
+                writer = single(ix, timeout=timeout, delay=0.05, **options)
     except LockError as error:
         holders = ", ".join(f"{pid} ({cmd[:80]})" for pid, cmd in lock_holders(path))
         held_by = f"; held by process {holders}" if holders else ""

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from whoosh import index
-from whoosh.writing import CLEAR
 
 from .. import BulkIndexer
+from .bulkwrite import open_bulk_writer
 from .codec import build_codec
 from .schema import build_schema, document_for
-from .writers import cancel_quietly, commit, index_write_errors, open_writer
+from .writers import cancel_quietly, commit, index_write_errors
 
 if TYPE_CHECKING:
     from .backend import WhooshBackend
@@ -97,7 +97,7 @@ class WhooshBulkIndexer(BulkIndexer):
 
     def _write(self, ids: list[int], new: bool) -> None:
         found: set[int] = set()
-        for article in _articles(ids):
+        for article in articles_by_id(ids):
             found.add(article.pk)
             document = document_for(article, self.backend.tz)
             if new:
@@ -148,10 +148,11 @@ class IndexWriting:
         raise NotImplementedError
 
     def _writer(self, **kwargs: Any) -> Any:
-        """A writer, waiting for the lock while another process (an import) holds it."""
+        """A writer, waiting for the lock while another process (an import) holds it; it
+        writes the same segments as Whoosh's own, in bulk (see ``bulkwrite``)."""
         with index_write_errors():
             ix = self._index()
-        return open_writer(ix, timeout=WRITE_LOCK_TIMEOUT, codec=build_codec(), **kwargs)
+        return open_bulk_writer(ix, timeout=WRITE_LOCK_TIMEOUT, codec=build_codec(), **kwargs)
 
     def bulk_indexer(self) -> WhooshBulkIndexer:
         return WhooshBulkIndexer(self)
@@ -180,28 +181,17 @@ class IndexWriting:
         commit(writer, mergetype=merge_tiny)
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Index every article into fresh segments that replace the old ones at commit.
+        """Index every article into a new index beside this one, then swap it in: searches
+        and saves carry on meanwhile (see ``rebuild``)."""
+        from .rebuild import rebuild_beside
 
-        Searches keep seeing the old index until the commit, so a rebuild never shows an
-        empty archive.
-        """
-        from articles.models import Article
+        return rebuild_beside(self, progress)
 
-        writer = self._writer(limitmb=256)
-        count = 0
-        try:
-            pks = list(Article.objects.order_by("pk").values_list("pk", flat=True))
-            for start in range(0, len(pks), 500):
-                for article in _articles(pks[start : start + 500]):
-                    writer.add_document(**document_for(article, self.tz))
-                    count += 1
-                    if progress is not None:
-                        progress(1)
-        except BaseException:
-            cancel_quietly(writer)
-            raise
-        commit(writer, mergetype=CLEAR)
-        return count
+    def optimize(self) -> int:
+        """Merge the index into one segment beside it, then swap it in (see ``rebuild``)."""
+        from .rebuild import optimize_beside
+
+        return optimize_beside(self)
 
     def clear(self) -> None:
         with self._lock:
@@ -212,7 +202,7 @@ class IndexWriting:
             self._ix = index.create_in(str(self.index_dir), build_schema())
 
 
-def _articles(ids: list[int]) -> Iterator[Any]:
+def articles_by_id(ids: list[int]) -> Iterator[Any]:
     from articles.models import Article
 
     for start in range(0, len(ids), 500):
