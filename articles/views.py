@@ -42,7 +42,7 @@ from articles.forms import SearchForm, search_url
 from articles.models import NEWEST_FIRST, Article, Section, Source
 from articles.search import SearchQuery, SearchUnavailable, more_like_this, search
 from articles.search.rules import MAX_PER_PAGE, MAX_QUERY_CHARS, SORT_NAMES
-from articles.search_page import page_context
+from articles.search_page import page_context, results_navigation
 
 logger = logging.getLogger(__name__)
 
@@ -231,9 +231,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
 
 
 def highlight_words(request: HttpRequest) -> str:
-    """The words to mark in an article: `?highlight=` from a result link, else the search the
-    reader came from (Referer), so a link copied from the results still highlights."""
-    words = request.GET.get("highlight", "")
+    """The words to mark in an article: `?highlight=`, or the `q` of the search a result link
+    carries, else the search the reader came from (Referer)."""
+    words = request.GET.get("highlight", "") or request.GET.get("q", "")
     if words:
         return words[:MAX_QUERY_CHARS]
     referer = request.headers.get("referer", "")
@@ -279,6 +279,7 @@ def _show_article(request: HttpRequest, article: Article) -> HttpResponse:
         "canonical_url": request.build_absolute_uri(canonical),
         "highlight": highlight_words(request),
         "related": related_articles(article),
+        "results_nav": results_navigation(request.GET, article.pk),
         "local_published": timezone.localtime(article.published) if article.published else None,
     }
     return render(request, "articles/article.html", context)

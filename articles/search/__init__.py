@@ -47,6 +47,7 @@ from .rules import (
     DEFAULT_PER_PAGE,
     MAX_PAGE,
     MAX_PER_PAGE,
+    NEWEST,
     RELATED_COUNT,
     SORT_NAMES,
     day_number,
@@ -61,11 +62,13 @@ __all__ = [
     "IndexLockedError",
     "IndexWriteError",
     "Matches",
+    "NOTHING_LEFT",
     "SearchQuery",
     "SearchResults",
     "SearchUnavailable",
     "bulk_indexer",
     "clear_index",
+    "date_counts",
     "get_backend",
     "index_articles",
     "indexed_ids",
@@ -174,12 +177,19 @@ def search(query: SearchQuery) -> SearchResults:
     notes.extend(parsed.messages)
     sort = effective_sort(query.sort, has_words=parsed.node is not None)
     per_page = query.per_page
+    if _nothing_left(parsed):
+        notes.append(NOTHING_LEFT)
+        return SearchResults(
+            query=query, total=0, page=query.page, pages=0, per_page=per_page,
+            facets=facet_results(query, {}), error=" ".join(notes), sort=sort,
+        )  # fmt: skip
     facet_names = [f.name for f in facets_for(query)]
     offset = (query.page - 1) * per_page
     backend = get_backend()
     try:
         _check_reachable(backend)
         found = backend.search(parsed, _filters(query), sort, offset, per_page, facet_names)
+        found.facets.update(_wider_date_counts(backend, parsed, query))
     except Exception as error:
         raise _outage.failed(error) from error
     _outage.succeeded()
@@ -197,6 +207,69 @@ def search(query: SearchQuery) -> SearchResults:
         error=" ".join(notes) if notes else None,
         sort=sort,
     )
+
+
+#: Said when a query had text but its repairs left nothing to search for.
+NOTHING_LEFT = (
+    "Nothing was left to search for once the query was repaired, so no articles are listed: "
+    "correct the query and search again."
+)
+
+
+def _nothing_left(parsed: query_language.ParsedQuery) -> bool:
+    """A query whose repairs removed everything (``title:(``, ``AND``) matches nothing.
+
+    Listing the whole archive would look like success; a blank query, or text the parser
+    drops without a repair (a lone ``-``), still lists the archive.
+    """
+    return parsed.node is None and bool(parsed.messages) and bool(parsed.text.strip())
+
+
+def _wider_date_counts(
+    backend: SearchBackend, parsed: query_language.ParsedQuery, query: SearchQuery
+) -> dict:
+    """Year and month counts that match where their links lead.
+
+    Choosing another year drops the month and day (``forms.search_url``), and choosing another
+    month drops the day, so the year facet is counted without the month and day, and the month
+    facet without the day; the backend counts each facet without only its own selection.
+    """
+    wider = {}
+    if query.month is not None:
+        wider.update(_date_facet(backend, parsed, query, "year", year=None, month=None, day=None))
+    if query.day is not None:
+        wider.update(_date_facet(backend, parsed, query, "month", month=None, day=None))
+    return wider
+
+
+def _date_facet(
+    backend: SearchBackend,
+    parsed: query_language.ParsedQuery,
+    query: SearchQuery,
+    name: str,
+    **without: None,
+) -> dict:
+    filters = _filters(replace(query, **without))
+    return backend.search(parsed, filters, NEWEST, 0, 1, [name]).facets
+
+
+def date_counts(query: SearchQuery, kind: str) -> dict[int, int]:
+    """Matches of ``query`` per ``kind`` ("year", "month" or "day") within its period.
+
+    For the coverage chart, which zooms in to the months of the one year (or the days of the
+    one month) that holds every match. Paging and sort are ignored; no hits are read.
+    """
+    query, _ = _normalise(query)
+    parsed = query_language.parse(query.q)
+    if _nothing_left(parsed):
+        return {}
+    backend = get_backend()
+    try:
+        _check_reachable(backend)
+        counts = backend.search(parsed, _filters(query), NEWEST, 0, 1, [kind]).facets
+    except Exception as error:
+        raise _outage.failed(error) from error
+    return {int(value): int(count) for value, _, count in counts.get(kind, []) if count}
 
 
 def _check_reachable(backend: SearchBackend) -> None:

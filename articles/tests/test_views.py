@@ -180,11 +180,11 @@ def test_search_result_shows_source_section_and_date(client, small_archive):
     assertContains(response, "20 February 2016")
 
 
-def test_search_result_links_carry_the_words_to_highlight(client, small_archive):
+def test_search_result_links_carry_the_search_and_the_result_position(client, small_archive):
     response = search(client, q="ceasefire")
 
     url = small_archive["ceasefire"].get_absolute_url()
-    assertContains(response, f'href="{url}?highlight=ceasefire"')
+    assertContains(response, f'href="{url}?q=ceasefire&amp;n=1"')
 
 
 def test_search_escapes_a_script_title(client, script_article):
@@ -346,17 +346,18 @@ def test_coverage_chart_has_a_linked_bar_with_a_title_per_year(client, small_arc
     assertContains(response, "<svg")
 
 
-def test_coverage_chart_shows_months_within_a_chosen_year(client, small_archive):
+def test_coverage_chart_zooms_to_the_days_of_the_one_month_that_matches(client, small_archive):
     response = search(client, q="aleppo", year="2015")
 
     chart = response.context["chart"]
-    assert [bar.label for bar in chart.bars][:3] == ["Jan", "Feb", "Mar"]
-    october = chart.bars[9]
-    assert (october.count, params_of(october.url)) == (
-        2,
-        [("q", "aleppo"), ("year", "2015"), ("month", "10")],
+    assert chart.caption == "Matches per day in October 2015"
+    assert [bar.label for bar in chart.bars][:3] == ["1", "2", "3"]
+    tenth = chart.bars[9]
+    assert (tenth.count, params_of(tenth.url)) == (
+        1,
+        [("q", "aleppo"), ("year", "2015"), ("month", "10"), ("day", "10")],
     )
-    assert chart.bars[0].url is None  # no link to an empty month
+    assert chart.bars[0].url is None  # no link to an empty day
 
 
 # --- search page: sort, pagination, suggestion, no results, bad input -----------------------
