@@ -42,7 +42,7 @@ SHOTS = [
         "search-results",
         lambda archive: _search(q="harbour"),
         "Results for “harbour”",
-        shows="#facet-source",
+        shows="#filters",
     ),
     Shot(
         "article",
