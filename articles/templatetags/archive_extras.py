@@ -25,11 +25,28 @@ _EXCLUDED = re.compile(r"(?:(?<=\s)|^)-\"[^\"]*\"|(?:(?<=\s)|^)-\S+|\bNOT\s+(?:\
 _FIELD = re.compile(r"\b\w+:")
 _FUZZ = re.compile(r"~\d*(?:\.\d+)?|\^\d+(?:\.\d+)?")
 _TOKEN = re.compile(r"[\w*?]+")
+_PHRASE = re.compile(r'"([^"]+)"')
+
+
+def highlight_phrases(words: str) -> list[list[str]]:
+    """The quoted phrases of a search (two words or more), each as its words: a phrase is
+    marked where its words stand together, never word by word."""
+    words = _EXCLUDED.sub(" ", _RANGES.sub(" ", words))
+    phrases = []
+    for phrase in _PHRASE.findall(words):
+        tokens = [t.lower() for t in _TOKEN.findall(phrase)]
+        if len(tokens) > 1 and tokens not in phrases:
+            phrases.append(tokens)
+    return phrases[:MAX_TERMS]
 
 
 def highlight_terms(words: str) -> list[str]:
-    """The words of a search worth marking: no operators, field names or excluded words."""
-    words = _FUZZ.sub(" ", _EXCLUDED.sub(" ", _RANGES.sub(" ", words)))
+    """The single words of a search worth marking: no operators, field names, excluded words
+    or words of phrases (see ``highlight_phrases``)."""
+    words = _EXCLUDED.sub(" ", _RANGES.sub(" ", words))
+    words = _FUZZ.sub(
+        " ", _PHRASE.sub(lambda m: " " if len(m.group(1).split()) > 1 else m.group(1), words)
+    )
     words = _FIELD.sub(" ", words)
     terms = []
     for token in _TOKEN.findall(words):
@@ -40,13 +57,18 @@ def highlight_terms(words: str) -> list[str]:
     return terms[:MAX_TERMS]
 
 
+def _word_pattern(term: str) -> str:
+    body = re.escape(term).replace(r"\*", r"\w*").replace(r"\?", r"\w")
+    # A few common endings, since the index matches stems: "strike" marks "strikes".
+    return body if term.endswith("*") else body + r"(?:s|es|ed|ing)?"
+
+
 @lru_cache(maxsize=64)
 def _pattern(words: str) -> re.Pattern[str] | None:
-    alternatives = []
-    for term in highlight_terms(words):
-        body = re.escape(term).replace(r"\*", r"\w*").replace(r"\?", r"\w")
-        # A few common endings, since the index matches stems: "strike" marks "strikes".
-        alternatives.append(body if term.endswith("*") else body + r"(?:s|es|ed|ing)?")
+    alternatives = [
+        r"\W+".join(_word_pattern(t) for t in phrase) for phrase in highlight_phrases(words)
+    ]
+    alternatives += [_word_pattern(term) for term in highlight_terms(words)]
     if not alternatives:
         return None
     alternatives.sort(key=len, reverse=True)

@@ -159,3 +159,14 @@ def test_no_results_shows_no_facets_date_form_or_sort_but_keeps_the_filters(clie
 def test_a_phrase_heading_has_one_pair_of_quotes(client, dated):
     html = client.get("/search/", {"q": '"river rose"'}).content.decode()
     assert "Results for “river rose”" in html
+
+
+def test_a_phrase_is_highlighted_where_its_words_stand_together_only():
+    from articles.templatetags.archive_extras import highlight
+
+    text = "Interest rates rose. The rate of interest was the rates question."
+    marked = str(highlight(text, '"interest rates" question'))
+    assert marked == (
+        "<mark>Interest rates</mark> rose. The rate of interest was the rates "
+        "<mark>question</mark>."
+    )

@@ -13,8 +13,9 @@ from django.urls import reverse
 from pytest_django.asserts import assertContains, assertInHTML, assertNotContains
 
 from articles import search_page, views
+from articles.help_examples import Example
 from articles.search import SearchQuery
-from articles.templatetags.archive_extras import highlight, highlight_terms
+from articles.templatetags.archive_extras import highlight, highlight_phrases, highlight_terms
 
 pytestmark = pytest.mark.django_db
 
@@ -617,14 +618,10 @@ def test_article_page_costs_a_fixed_number_of_queries(
 # --- highlighting ------------------------------------------------------------------------------
 
 
-def test_highlight_terms_skip_operators_fields_and_excluded_words():
-    assert highlight_terms('title:oil OR "gas prices" NOT coal -tar econom* presdent~2') == [
-        "oil",
-        "gas",
-        "prices",
-        "econom*",
-        "presdent",
-    ]
+def test_highlight_terms_skip_operators_fields_excluded_words_and_phrases():
+    query = 'title:oil OR "gas prices" NOT coal -tar econom* presdent~2'
+    assert highlight_terms(query) == ["oil", "econom*", "presdent"]
+    assert highlight_phrases(query) == [["gas", "prices"]]
 
 
 def test_highlight_terms_skip_date_ranges():
@@ -796,10 +793,34 @@ def test_archive_pages_cost_a_fixed_number_of_queries(
 def test_search_help_examples_are_links_that_run_them(client):
     response = client.get(reverse("articles:search_help"))
 
-    for example in ('"air strikes"', "oil OR gas", "econom*", "presdent~", "title:aleppo"):
-        url = views.Example(example, "").url
+    for example in ('"air strikes"', "oil OR gas", "title:aleppo"):  # an empty archive's
+        url = Example(example, "").url
         assertContains(response, f'href="{url.replace("&", "&amp;")}"')
     assertContains(response, "published:[2015-01-01 to 2015-06-30]")
+
+
+def test_search_help_examples_are_drawn_from_the_archive_and_find_something(client, add_article):
+    for n in range(3):
+        add_article(f"Harbour pilots strike again {n}", body=f"Dockers joined pilots. {n}",
+                    source="Lloyd's List", section="Shipping",
+                    published=dt.datetime(2009, 9, 1 + n, tzinfo=dt.UTC))  # fmt: skip
+    for n in range(2):
+        add_article(f"Cargo rates tumble {n}", body="Freight markets fell.",
+                    source="Lloyd's List", section="Markets",
+                    published=dt.datetime(2009, 10, 1, tzinfo=dt.UTC))  # fmt: skip
+
+    sections = client.get(reverse("articles:search_help")).context["help_sections"]
+
+    examples = {e.query: e for _, group in sections for e in group}
+    assert '"harbour pilots"' in examples
+    assert 'source:"Lloyd\'s List"' in examples and "section:Shipping" in examples
+    assert "published:[2009-07-01 to 2009-12-31]" in examples
+    queries = [e.query for _, group in sections for e in group]
+    assert "pilots~" not in queries  # every word comes from the titles, none from the seeds
+    for query in queries:
+        if " NOT " in query or " -" in query:
+            continue  # an exclusion may rightly exclude everything in so small an archive
+        assert search(client, q=query).context["results"].total >= 2, query
 
 
 def test_opensearch_description_points_at_the_search_page(client):
