@@ -20,6 +20,7 @@ from django.utils.http import urlencode
 
 from articles.forms import SearchForm, search_params, search_url, toggled
 from articles.models import Article
+from articles.paging import page_numbers
 from articles.search import (
     SearchQuery,
     SearchResults,
@@ -33,8 +34,6 @@ from articles.search.rules import MAX_PAGE, MAX_PER_PAGE, SORTS
 #: The parameters a new query typed into the search box keeps: the period and the page size
 #: (filters by source and section are kept by their checkboxes, which belong to the form).
 BOX_PARAMS = ("year", "month", "day", "per_page")
-#: Pages shown either side of the current one in the pagination bar.
-PAGE_WINDOW = 2
 #: Values a facet lists before "Show more"; the rest open below it (a <details>, no script).
 FACET_SHOWN = 8
 #: The chart's plot height and the room above it (counts) and below it (labels), in CSS pixels;
@@ -373,18 +372,10 @@ def _matches(count: int) -> str:
 
 def page_links(query: SearchQuery, results: SearchResults) -> list[PageLink]:
     """Page numbers around the current page, with the first and last always reachable."""
-    if results.pages <= 1:
-        return []
-    current, last = results.page, results.pages
-    wanted = {1, last, *range(current - PAGE_WINDOW, current + PAGE_WINDOW + 1)}
-    links: list[PageLink] = []
-    previous = 0
-    for number in sorted(n for n in wanted if 1 <= n <= last):
-        if number - previous > 1:
-            links.append(PageLink(None))
-        links.append(PageLink(number, search_url(query, page=number), number == current))
-        previous = number
-    return links
+    return [
+        PageLink(n, search_url(query, page=n), n == results.page) if n else PageLink(None)
+        for n in page_numbers(results.page, results.pages)
+    ]
 
 
 # --- stepping through results from an article ----------------------------------------------

@@ -7,6 +7,7 @@ chart and page links are built in `articles.search_page`), the rest are ORM quer
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import logging
 from dataclasses import dataclass
@@ -41,7 +42,13 @@ from django.views.generic import (
 from articles.forms import SearchForm, search_url
 from articles.help_examples import help_sections
 from articles.models import NEWEST_FIRST, Article, Section, Source
-from articles.search import SearchQuery, SearchUnavailable, more_like_this, search
+from articles.search import (
+    SearchQuery,
+    SearchUnavailable,
+    facet_counts,
+    more_like_this,
+    search,
+)
 from articles.search.rules import MAX_PER_PAGE, MAX_QUERY_CHARS, SORT_NAMES
 from articles.search_page import page_context, results_navigation
 
@@ -286,11 +293,39 @@ class LabelDetailView(ListView):
         self.label = get_object_or_404(self.model, slug=self.kwargs["slug"])
         return article_list(self.label.articles.all()).order_by(*NEWEST_FIRST)
 
+    #: What else the label's page breaks its articles down by: (facet, SearchQuery field, title).
+    breakdowns: tuple[tuple[str, str, str], ...] = ()
+
     def get_context_data(self, **kwargs) -> dict:
-        search_link = search_url(SearchQuery(**{self.search_field: (self.label.name,)}))
+        query = SearchQuery(**{self.search_field: (self.label.name,)})
         return super().get_context_data(
-            label=self.label, kind=self.kind, search_link=search_link, **kwargs
+            label=self.label,
+            kind=self.kind,
+            search_link=search_url(query),
+            breakdowns=self.label_breakdowns(query),
+            **kwargs,
         )
+
+    def label_breakdowns(self, query: SearchQuery) -> list[tuple[str, list[tuple[str, int, str]]]]:
+        """The label's articles by the other label and by year, each linked to that search:
+        (title, [(label, count, url)]). None while search is down: the list still shows."""
+        names = [name for name, _, _ in [*self.breakdowns, ("year", "year", "Years")]]
+        try:
+            counts = facet_counts(query, names)
+        except SearchUnavailable:
+            return []
+        out = []
+        for name, field, title in [*self.breakdowns, ("year", "year", "Years")]:
+            rows = [(label, count, value) for value, label, count in counts.get(name, []) if count]
+            if name == "year":
+                rows.sort(key=lambda row: row[2], reverse=True)
+                links = [(label, n, search_url(query, year=int(v))) for label, n, v in rows]
+            else:
+                rows.sort(key=lambda row: (-row[1], row[0].casefold()))
+                links = [(label, n, search_url(query, **{field: (label,)})) for label, n, _ in rows]
+            if links:
+                out.append((title, links))
+        return out
 
 
 class SourceListView(LabelListView):
@@ -307,12 +342,14 @@ class SourceDetailView(LabelDetailView):
     model = Source
     kind = "Source"
     search_field = "sources"
+    breakdowns = (("section", "sections", "Sections"),)
 
 
 class SectionDetailView(LabelDetailView):
     model = Section
     kind = "Section"
     search_field = "sections"
+    breakdowns = (("source", "sources", "Sources"),)
 
 
 # --- browsing by date -----------------------------------------------------------------------
@@ -384,12 +421,24 @@ class ArchiveYear(ArchiveMixin, YearArchiveView):
     template_name = "articles/archive_year.html"
 
 
+#: A month or a day reads like a diary, in the order things happened.
+OLDEST_FIRST = ("published", "id")
+
+
 class ArchiveMonth(ArchiveMixin, MonthArchiveView):
+    """A month's days as a calendar with their counts, and its articles oldest first."""
+
     template_name = "articles/archive_month.html"
+    ordering = OLDEST_FIRST
+
+    def get_context_data(self, **kwargs) -> dict:
+        weekdays = [calendar.day_name[(calendar.firstweekday() + n) % 7] for n in range(7)]
+        return super().get_context_data(weekdays=weekdays, **kwargs)
 
 
 class ArchiveDay(ArchiveMixin, DayArchiveView):
     template_name = "articles/archive_day.html"
+    ordering = OLDEST_FIRST
 
 
 # --- error pages -----------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from django.utils.module_loading import import_string
 from . import query as query_language
 from .backends import BulkIndexer, Filters, SearchBackend
 from .errors import IndexLockedError, IndexWriteError
-from .facets import FacetValue, facet_results, facets_for
+from .facets import FacetCounts, FacetValue, facet_results, facets_for
 from .highlight import highlight, make_matcher, snippet
 from .outage import OutageLog, SearchUnavailable
 from .rules import (
@@ -69,6 +69,7 @@ __all__ = [
     "bulk_indexer",
     "clear_index",
     "date_counts",
+    "facet_counts",
     "get_backend",
     "index_articles",
     "indexed_ids",
@@ -253,11 +254,12 @@ def _date_facet(
     return backend.search(parsed, filters, NEWEST, 0, 1, [name]).facets
 
 
-def date_counts(query: SearchQuery, kind: str) -> dict[int, int]:
-    """Matches of ``query`` per ``kind`` ("year", "month" or "day") within its period.
+def facet_counts(query: SearchQuery, names: Iterable[str]) -> dict[str, FacetCounts]:
+    """The backend's ``(value, label, count)`` triples of ``names`` for ``query``; no hits.
 
-    For the coverage chart, which zooms in to the months of the one year (or the days of the
-    one month) that holds every match. Paging and sort are ignored; no hits are read.
+    For pages that show a search's shape rather than its results: the coverage chart's zoom
+    (the months of the one year that holds every match), a source's sections and years.
+    Paging and sort are ignored.
     """
     query, _ = _normalise(query)
     parsed = query_language.parse(query.q)
@@ -266,10 +268,17 @@ def date_counts(query: SearchQuery, kind: str) -> dict[int, int]:
     backend = get_backend()
     try:
         _check_reachable(backend)
-        counts = backend.search(parsed, _filters(query), NEWEST, 0, 1, [kind]).facets
+        found = backend.search(parsed, _filters(query), NEWEST, 0, 1, list(names))
     except Exception as error:
         raise _outage.failed(error) from error
-    return {int(value): int(count) for value, _, count in counts.get(kind, []) if count}
+    _outage.succeeded()
+    return found.facets
+
+
+def date_counts(query: SearchQuery, kind: str) -> dict[int, int]:
+    """Matches of ``query`` per ``kind`` ("year", "month" or "day") within its period."""
+    counts = facet_counts(query, [kind]).get(kind, [])
+    return {int(value): int(count) for value, _, count in counts if count}
 
 
 def _check_reachable(backend: SearchBackend) -> None:

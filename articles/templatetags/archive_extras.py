@@ -7,6 +7,7 @@ text from a seed file ever reaches the page unescaped, whatever it contains.
 
 from __future__ import annotations
 
+import calendar
 import re
 from functools import lru_cache
 
@@ -14,6 +15,8 @@ from django import template
 from django.utils.html import escape
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
+
+from articles.paging import page_numbers
 
 register = template.Library()
 
@@ -98,3 +101,17 @@ def with_highlight(url: str, words: str) -> str:
         return url
     separator = "&" if "?" in url else "?"
     return f"{url}{separator}{urlencode({'highlight': words})}"
+
+
+@register.simple_tag
+def page_numbers_of(page_obj) -> list[int | None]:
+    """The page numbers a paged list links to (None is a gap); see ``articles.paging``."""
+    return page_numbers(page_obj.number, page_obj.paginator.num_pages)
+
+
+@register.simple_tag
+def month_calendar(month, date_list) -> list[list[tuple[int, int]]]:
+    """A month as weeks of (day, article count) from Monday, 0 for the days of other months."""
+    counts = {period.date.day: period.count for period in date_list}
+    weeks = calendar.Calendar().monthdayscalendar(month.year, month.month)
+    return [[(day, counts.get(day, 0)) for day in week] for week in weeks]

@@ -736,10 +736,41 @@ def test_archive_month_lists_its_days_and_articles(client, small_archive):
     response = client.get(reverse("articles:archive_month", args=[2015, 10]))
 
     assert [(p.date.day, p.count) for p in response.context["date_list"]] == [(10, 1), (11, 1)]
-    assert [a.title for a in response.context["object_list"]] == [
-        "Russian air strikes hit Syria",
+    assert [a.title for a in response.context["object_list"]] == [  # oldest first, like a diary
         "Rebels advance on Aleppo",
+        "Russian air strikes hit Syria",
     ]
+    # The days as a calendar: 1 October 2015 was a Thursday, the 10th a Saturday.
+    assertInHTML(
+        '<td><a href="/archive/2015/10/10/" aria-label="10 October: 1 article">'
+        '<span>10</span> <span class="calendar__count">1</span></a></td>',
+        response.content.decode(),
+    )
+    first_week = re.search(r"<tbody>\s*<tr>(.*?)</tr>", response.content.decode(), re.S).group(1)
+    assert first_week.count('class="is-empty"') == 3
+
+
+def test_a_source_page_lists_its_sections_and_years_linked_to_searches(client, small_archive):
+    response = client.get(reverse("articles:source", args=["afp"]))
+
+    breakdowns = dict(response.context["breakdowns"])
+    assert [(label, n) for label, n, _ in breakdowns["Sections"]] == [
+        ("Business", 2),
+        ("Mid-East", 1),
+    ]
+    assert [(label, n) for label, n, _ in breakdowns["Years"]] == [("2015", 1), ("2014", 1)]
+    for label, count, url in breakdowns["Sections"] + breakdowns["Years"]:
+        assert client.get(url).context["results"].total == count, label
+
+
+def test_long_lists_have_numbered_pages_up_to_the_last(client, add_article):
+    for n in range(45):
+        add_article(f"Story {n}", source="AFP", published=dt.datetime(2015, 1, 1, tzinfo=dt.UTC))
+
+    html = client.get(reverse("articles:source", args=["afp"]), {"page": 2}).content.decode()
+
+    assert 'aria-label="Page 3"' in html and 'aria-current="page">2</a>' in html
+    assert "Page 2 of 3" in html
 
 
 def test_archive_day_lists_its_articles(client, small_archive):
