@@ -66,6 +66,7 @@ format: install-dev
 bench: install-dev
 	$(PY) -m bench $(BENCH_ARGS)
 	$(PY) -m bench.export
+	$(PY) -m bench.admin
 	$(PY) -m bench load $(BENCH_LOAD_ARGS)
 
 bench-load: install-dev

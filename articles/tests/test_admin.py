@@ -182,6 +182,18 @@ def test_article_list_search_falls_back_to_the_database_while_search_is_down(
     assert len(search_failures) == 1
 
 
+def test_the_date_drill_down_lists_the_years_that_hold_articles(staff_client, make_article):
+    for year in (2014, 2016):
+        make_article(f"Story of {year}", published=dt.datetime(year, 5, 1, tzinfo=dt.UTC))
+
+    html = staff_client.get(reverse(CHANGELIST)).content.decode()
+
+    assert "?published__year=2014" in html and "?published__year=2016" in html
+    assert "published__year=2015" not in html
+    month = staff_client.get(reverse(CHANGELIST), {"published__year": "2016"}).content.decode()
+    assert "published__month=5" in month  # the levels below are Django's own
+
+
 def test_the_admin_is_titled_after_the_archive(staff_client):
     html = staff_client.get(reverse("admin:index")).content.decode()
     assert "newsarchive administration" in html and "Django administration" not in html
