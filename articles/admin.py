@@ -11,7 +11,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ORDER_VAR
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Count, IntegerField, OuterRef, QuerySet, Subquery, Value, When
+from django.db import connection
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
@@ -147,11 +149,7 @@ class ArticleAdmin(admin.ModelAdmin):
                 f"{found.total:,} articles match; the best {len(found.ids):,} are listed.",
                 messages.INFO,
             )
-        rank = Case(
-            *(When(pk=pk, then=Value(n)) for n, pk in enumerate(found.ids)),
-            output_field=IntegerField(),
-        )
-        queryset = queryset.filter(pk__in=found.ids).annotate(**{SEARCH_RANK: rank})
+        queryset = queryset.filter(pk__in=found.ids).annotate(**{SEARCH_RANK: _rank(found.ids)})
         if ORDER_VAR not in request.GET:  # a clicked column still sorts instead
             queryset = queryset.order_by(SEARCH_RANK)
         return queryset, False
@@ -197,6 +195,19 @@ class ArticleAdmin(admin.ModelAdmin):
 
     def index_health_view(self, request: HttpRequest) -> HttpResponse:
         return admin_views.index_health_view(self, request)
+
+
+def _rank(ids: list[int]) -> RawSQL:
+    """Each id's place in ``ids``, as one ``CASE id WHEN … THEN n`` (SQLite and PostgreSQL):
+    a thousand Django ``When`` expressions cost half a second to build and compile."""
+    if not ids:
+        return RawSQL("0", ())
+    column = (
+        f"{connection.ops.quote_name(Article._meta.db_table)}.{connection.ops.quote_name('id')}"
+    )
+    whens = " ".join("WHEN %s THEN %s" for _ in ids)
+    params = [value for n, pk in enumerate(ids) for value in (pk, n)]
+    return RawSQL(f"CASE {column} {whens} END", params, output_field=IntegerField())
 
 
 class LabelAdminForm(forms.ModelForm):
