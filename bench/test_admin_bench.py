@@ -22,8 +22,7 @@ def test_admin_bench_runs_and_reports_every_page(tmp_path: Path) -> None:
 
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["n"] == 300
-    assert [row["page"] for row in report["pages"]] == [
-        what for what, _ in admin.pages(1, 1, 1, 300)
-    ]
+    expected = admin.pages(1, 1, 1, 300) + admin.searches(["w"] * 12)
+    assert [row["page"] for row in report["pages"]] == [what for what, _ in expected]
     assert all(row["median_ms"] > 0 for row in report["pages"])
     assert not any((tmp_path / "work").iterdir())
