@@ -203,3 +203,57 @@ def test_an_unreadable_query_says_so_and_lists_nothing(sized_page: Page, archive
     expect(result_count(page)).to_have_text("0 results")
     expect(page.locator("#results")).to_have_count(0)
     expect(page.locator("#sort")).to_have_count(0)
+
+
+# --- 7: browse pages --------------------------------------------------------------------------
+
+
+def test_a_months_days_are_a_calendar_of_24px_targets(sized_page: Page, archive):
+    page = sized_page
+    page.goto(reverse("articles:archive_month", args=[2015, 3]))
+
+    calendar = page.locator("#archive-days")
+    expect(calendar.locator("thead th")).to_have_count(7)
+    day = calendar.get_by_role("link", name=re.compile(r"^\d+ March: \d+ articles?$")).first
+    box = day.bounding_box()
+    assert box["width"] >= 24 and box["height"] >= 24
+    width = page.viewport_size["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    day.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("March 2015")
+    expect(page.locator("#day-count")).to_contain_text("oldest first")
+
+
+def test_a_long_source_list_has_numbered_pages_up_to_the_last(
+    sized_page: Page, archive, make_article
+):
+    with transaction.atomic():
+        for n in range(45):
+            make_article(f"Gazette item {n}", slug=f"gazette-item-{n}", source="Gazette",
+                         published=datetime(2016, 1, 1 + n % 28, tzinfo=UTC))  # fmt: skip
+    page = sized_page
+    page.goto(reverse("articles:source", args=["gazette"]))
+
+    paging = page.get_by_role("navigation", name="Pagination")
+    expect(paging.locator("#page-of")).to_have_text("Page 1 of 3")
+    paging.get_by_role("link", name="Page 3").click()
+    expect(page.locator("#page-of")).to_have_text("Page 3 of 3")
+    expect(page.locator("#article-list li")).to_have_count(5)
+    expect(page.locator("#label-breakdowns")).to_contain_text("Years")
+
+
+# --- 8: zero results ----------------------------------------------------------------------------
+
+
+def test_no_results_shows_no_empty_filters_and_did_you_mean_runs_in_one_click(
+    sized_page: Page, archive
+):
+    page = sized_page
+    page.goto(search_path(q="harbur"))
+
+    expect(result_count(page)).to_have_text("0 results")
+    expect(page.locator("#filters")).to_have_count(0)
+    expect(page.locator("#sort")).to_have_count(0)
+    expect(page.locator("#facet-dates")).to_have_count(0)
+    page.locator("#suggestion a").click()
+    expect(result_count(page)).to_have_text("30 results, showing 1–20")
