@@ -5,6 +5,10 @@ coverage chart's bars and the page links are computed here, so the template neve
 URL by hand and the tests can check every link. Facet values arrive already shaped by
 ``articles.search.facets`` (labels, selection, order, toggles); this module only turns their
 toggles into URLs and lays them out. ``articles.views.search_page`` is the view.
+
+The other end of a result link lives here too: ``result_link`` puts the search and the result's
+place into an article's URL, and ``results_navigation`` turns them back into "‹ 3 of 720 ›" and
+"Back to results" on the article page.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ import contextlib
 import gc
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -194,7 +195,7 @@ def search(query: SearchQuery) -> SearchResults:
     except Exception as error:
         raise _outage.failed(error) from error
     _outage.succeeded()
-    hits = _hits(found.ids, found.terms, backend)
+    hits = _hits(found.ids, found.terms, backend, parsed)
     pages = max(1, math.ceil(found.total / per_page)) if found.total else 0
     return SearchResults(
         query=query,
@@ -364,7 +365,12 @@ def _filters(query: SearchQuery) -> Filters:
     )
 
 
-def _hits(ids: list[int], terms: frozenset[str], backend: SearchBackend) -> list[Hit]:
+def _hits(
+    ids: list[int],
+    terms: frozenset[str],
+    backend: SearchBackend,
+    parsed: query_language.ParsedQuery | None = None,
+) -> list[Hit]:
     """Hits in the backend's order, read from the database (only the page's rows)."""
     if not ids:
         return []
@@ -378,7 +384,8 @@ def _hits(ids: list[int], terms: frozenset[str], backend: SearchBackend) -> list
         .defer("original_text")
     )
     by_id = {a.pk: a for a in rows}
-    matches = make_matcher(terms, backend.term_for) if terms else None
+    phrases, words = _asked_for(parsed.node if parsed else None)
+    matches = make_matcher(terms, backend.term_for, phrases, words) if terms else None
     hits = []
     for article_id in ids:
         article = by_id.get(article_id)
@@ -397,6 +404,25 @@ def _hits(ids: list[int], terms: frozenset[str], backend: SearchBackend) -> list
             )
         )
     return hits
+
+
+def _asked_for(node: query_language.Node | None) -> tuple[list[list[str]], list[str]]:
+    """The phrases (each as its words) and the lone words a query asks for, not negated: what
+    a snippet marks, a phrase only where its words stand together."""
+    phrases: list[list[str]] = []
+    words: list[str] = []
+
+    def walk(n: query_language.Node | None) -> None:
+        if isinstance(n, (query_language.And, query_language.Or)):
+            for child in n.children:
+                walk(child)
+        elif isinstance(n, query_language.Phrase):
+            phrases.append(re.findall(r"\w+", n.text))
+        elif isinstance(n, query_language.Term):
+            words.extend(re.findall(r"\w+", n.text))
+
+    walk(node)
+    return phrases, words
 
 
 def warm_up() -> float:

@@ -170,3 +170,18 @@ def test_a_phrase_is_highlighted_where_its_words_stand_together_only():
         "<mark>Interest rates</mark> rose. The rate of interest was the rates "
         "<mark>question</mark>."
     )
+
+
+def test_a_snippet_marks_a_phrase_where_it_stands_and_not_its_words_elsewhere(add_article):
+    add_article(
+        "Interest rates rise",
+        body="The rate was set by the bank. Higher interest rates hit borrowers; rates vary.",
+        published=dt.datetime(2015, 1, 1, tzinfo=dt.UTC),
+    )
+
+    hit = search(SearchQuery(q='"interest rates"')).hits[0]
+    assert hit.title_html == "<mark>Interest</mark> <mark>rates</mark> rise"
+    assert "<mark>interest rates</mark>" in hit.snippet.replace("</mark> <mark>", " ")
+    assert "The <mark>rate" not in hit.snippet and "; <mark>rates" not in hit.snippet
+    both = search(SearchQuery(q='"interest rates" rate')).hits[0]
+    assert "The <mark>rate</mark> was" in both.snippet  # asked for on its own too
