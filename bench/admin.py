@@ -73,7 +73,8 @@ def index_titles() -> float:
     from articles.search import rebuild_index
 
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TEMP TABLE bodies AS SELECT id, body FROM articles_article")
+        cursor.execute("CREATE TEMP TABLE bodies (id INTEGER PRIMARY KEY, body TEXT)")
+        cursor.execute("INSERT INTO bodies SELECT id, body FROM articles_article")
         cursor.execute("UPDATE articles_article SET body = ''")
     started = time.perf_counter()
     rebuild_index()
