@@ -1,5 +1,5 @@
-"""Template filters of the archive's pages: marking searched words in an article, and the
-result links that carry those words along.
+"""Template filters and tags of the archive's pages: marking searched words (and phrases) in
+an article, the page numbers of a paged list, and a month as a calendar.
 
 Highlighting escapes every piece of the text itself and adds only its own `<mark>` tags, so no
 text from a seed file ever reaches the page unescaped, whatever it contains.
@@ -13,7 +13,6 @@ from functools import lru_cache
 
 from django import template
 from django.utils.html import escape
-from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 
 from articles.paging import page_numbers
@@ -92,15 +91,6 @@ def highlight(text: object, words: str) -> SafeString:
         position = match.end()
     pieces.append(escape(text[position:]))
     return mark_safe("".join(pieces))  # every piece above is escaped
-
-
-@register.filter
-def with_highlight(url: str, words: str) -> str:
-    """A result link that tells the article page which words to mark."""
-    if not words:
-        return url
-    separator = "&" if "?" in url else "?"
-    return f"{url}{separator}{urlencode({'highlight': words})}"
 
 
 @register.simple_tag
