@@ -68,6 +68,7 @@ bench: install-dev
 	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-$$(bash scripts/test-postgres.sh start 2>/dev/null)} \
 		$(PY) -m bench $(BENCH_ARGS)
 	$(PY) -m bench.export
+	$(PY) -m bench.admin
 	$(PY) -m bench load $(BENCH_LOAD_ARGS)
 	$(PY) -m bench relevance
 

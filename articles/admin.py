@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ORDER_VAR
 from django.core.exceptions import ValidationError
-from django.db.models import Count, QuerySet
+from django.db import connection
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
@@ -29,6 +33,15 @@ from .models import (
 )
 
 PROVENANCE_FIELDS = ("original_text", "source_path", "fingerprint", "created", "updated")
+#: The most matches an admin search lists, best first: a person reads the top of a ranked list
+#: and narrows the words, and ranking a bounded id list keeps the query small at any size.
+ADMIN_SEARCH_LIMIT = 1000
+#: What the article list is ordered by while it shows search results (annotated there).
+SEARCH_RANK = "search_rank"
+
+admin.site.site_header = "newsarchive administration"
+admin.site.site_title = "newsarchive admin"
+admin.site.index_title = "Archive administration"
 
 
 def manual_fingerprint(title: str, published: object, body: str) -> str:
@@ -83,7 +96,14 @@ class ArticleAdmin(admin.ModelAdmin):
     list_display = ("title", "source", "section", "published")
     list_select_related = ("source", "section")
     list_filter = ("source", "section", "published")
+    # Searched through the search service (get_search_results), not with icontains.
     search_fields = ("title", "body")
+    search_help_text = (
+        'The site\'s query language (words, "phrases", OR, -word, title:, source:…); '
+        f"the best {ADMIN_SEARCH_LIMIT:,} matches, best first."
+    )
+    # Counting the whole table for "N total" is a full scan at scale; the filtered count stays.
+    show_full_result_count = False
     date_hierarchy = "published"
     prepopulated_fields = {"slug": ("title",)}
     autocomplete_fields = ("source", "section")
@@ -109,6 +129,30 @@ class ArticleAdmin(admin.ModelAdmin):
         if obj.source_path is None:
             obj.fingerprint = manual_fingerprint(obj.title, obj.published, obj.body)
         super().save_model(request, obj, form, change)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Article], search_term: str
+    ) -> tuple[QuerySet[Article], bool]:
+        """The search service's matches, ranked as on the site, instead of ``icontains`` over
+        every body (seconds at 300,000 articles). While search is down, Django's own search."""
+        from .search import SearchQuery, SearchUnavailable, matching_ids
+
+        if not search_term.strip():
+            return queryset, False
+        try:
+            found = matching_ids(SearchQuery(q=search_term), ADMIN_SEARCH_LIMIT)
+        except SearchUnavailable:
+            return super().get_search_results(request, queryset, search_term)
+        if found.total > len(found.ids):
+            self.message_user(
+                request,
+                f"{found.total:,} articles match; the best {len(found.ids):,} are listed.",
+                messages.INFO,
+            )
+        queryset = queryset.filter(pk__in=found.ids).annotate(**{SEARCH_RANK: _rank(found.ids)})
+        if ORDER_VAR not in request.GET:  # a clicked column still sorts instead
+            queryset = queryset.order_by(SEARCH_RANK)
+        return queryset, False
 
     @admin.action(description="Re-index selected articles", permissions=["change"])
     def reindex_selected(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
@@ -153,6 +197,19 @@ class ArticleAdmin(admin.ModelAdmin):
         return admin_views.index_health_view(self, request)
 
 
+def _rank(ids: list[int]) -> RawSQL:
+    """Each id's place in ``ids``, as one ``CASE id WHEN … THEN n`` (SQLite and PostgreSQL):
+    a thousand Django ``When`` expressions cost half a second to build and compile."""
+    if not ids:
+        return RawSQL("0", ())
+    column = (
+        f"{connection.ops.quote_name(Article._meta.db_table)}.{connection.ops.quote_name('id')}"
+    )
+    whens = " ".join("WHEN %s THEN %s" for _ in ids)
+    params = [value for n, pk in enumerate(ids) for value in (pk, n)]
+    return RawSQL(f"CASE {column} {whens} END", params, output_field=IntegerField())
+
+
 class LabelAdminForm(forms.ModelForm):
     """Refuses a rename onto another label's name, which the unique key column would reject."""
 
@@ -184,7 +241,21 @@ class LabelAdmin(admin.ModelAdmin):
     article_filter: str = ""
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Label]:
-        return super().get_queryset(request).annotate(article_count=Count("articles"))
+        """Each label's article count as a subquery on the (label, published) index: a join
+        with GROUP BY read every article and was repeated in the list's own count."""
+        field = self.article_filter.split("__")[0]
+        counts = (
+            Article.objects.filter(**{field: OuterRef("pk")})
+            .order_by()
+            .values(field)
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(article_count=Coalesce(Subquery(counts, output_field=IntegerField()), 0))
+        )
 
     @admin.display(description="Articles", ordering="article_count")
     def article_count(self, obj: Label) -> str:

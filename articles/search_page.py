@@ -5,27 +5,53 @@ coverage chart's bars and the page links are computed here, so the template neve
 URL by hand and the tests can check every link. Facet values arrive already shaped by
 ``articles.search.facets`` (labels, selection, order, toggles); this module only turns their
 toggles into URLs and lays them out. ``articles.views.search_page`` is the view.
+
+The other end of a result link lives here too: ``result_link`` puts the search and the result's
+place into an article's URL, and ``results_navigation`` turns them back into "‹ 3 of 720 ›" and
+"Back to results" on the article page.
 """
 
 from __future__ import annotations
 
+import calendar
+import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from articles.forms import search_params, search_url, toggled
-from articles.search import SearchQuery, SearchResults
+from django.http import QueryDict
+from django.utils.http import urlencode
+
+from articles.forms import SearchForm, search_params, search_url, toggled
+from articles.models import Article
+from articles.paging import page_numbers
+from articles.search import (
+    SearchQuery,
+    SearchResults,
+    SearchUnavailable,
+    date_counts,
+    matching_ids,
+)
 from articles.search.facets import FacetValue, facets_for, month_name
-from articles.search.rules import SORTS
+from articles.search.rules import MAX_PAGE, MAX_PER_PAGE, SORTS
 
 #: The parameters a new query typed into the search box keeps: the period and the page size
 #: (filters by source and section are kept by their checkboxes, which belong to the form).
 BOX_PARAMS = ("year", "month", "day", "per_page")
-#: Pages shown either side of the current one in the pagination bar.
-PAGE_WINDOW = 2
-CHART_WIDTH, CHART_HEIGHT, CHART_LABELS = 640, 150, 22
-#: A year axis longer than this would be mostly empty bars; then only the years with matches
-#: show.
-MAX_FILLED_YEARS = 60
+#: Values a facet lists before "Show more"; the rest open below it (a <details>, no script).
+FACET_SHOWN = 8
+#: The chart's plot height and the room above it (counts) and below it (labels), in CSS pixels;
+#: horizontal positions are percentages of the chart's width, so text keeps its pixel size.
+CHART_PLOT, CHART_TOP, CHART_LABELS = 130, 18, 24
+#: Per cent of the width kept free at each end, so the first and last labels are not cut.
+CHART_PAD = 2.5
+#: A year axis spanning more years than this would be mostly empty bars; then only the years
+#: with matches show.
+MAX_FILLED_YEARS = 20
+#: The smallest bar drawn for a period with matches, so one huge year does not hide the rest.
+MIN_BAR = 3
+#: The parameter of an article link that says which result (1-based) the article was.
+POSITION_PARAM = "n"
 
 
 @dataclass
@@ -49,6 +75,20 @@ class FacetGroup:
     items: list[FacetItem] = field(default_factory=list)
     param: str = ""
 
+    @property
+    def shown(self) -> list[FacetItem]:
+        return self.items[:FACET_SHOWN]
+
+    @property
+    def more(self) -> list[FacetItem]:
+        """The values behind "Show more"."""
+        return self.items[FACET_SHOWN:]
+
+    @property
+    def more_open(self) -> bool:
+        """A selected value is never hidden behind "Show more"."""
+        return any(item.selected for item in self.more)
+
 
 @dataclass
 class Chip:
@@ -70,26 +110,47 @@ class Bar:
     count: int
     url: str | None
     selected: bool
+    # Geometry: x and width in per cent of the chart's width, y and height in pixels.
     x: float = 0.0
     y: float = 0.0
     width: float = 0.0
     height: float = 0.0
+    slot_x: float = 0.0
+    slot_width: float = 0.0
     label_x: float = 0.0
     show_label: bool = True
-    minor_label: bool = False  # hidden on narrow screens, where labels would collide
+
+    @property
+    def count_y(self) -> float:
+        return round(self.y - 4, 2)
+
+    @property
+    def count_label(self) -> str:
+        """The count drawn above the bar, short enough to fit over it."""
+        if self.count >= 10_000:
+            return f"{self.count // 1000}k"
+        if self.count >= 1000:
+            return f"{self.count / 1000:.1f}k".replace(".0k", "k")
+        return str(self.count)
 
 
 @dataclass
 class Chart:
     caption: str
     bars: list[Bar]
-    width: int
-    height: int
-    baseline: int
+    height: int = CHART_TOP + CHART_PLOT + CHART_LABELS
+    baseline: int = CHART_TOP + CHART_PLOT
 
     @property
     def label_y(self) -> int:
         return self.height - 6
+
+    @property
+    def density(self) -> str:
+        """How crowded the chart is: dense charts get a minimum width (and scroll sideways
+        on a phone) so every bar stays a 24-pixel tap target."""
+        n = len(self.bars)
+        return "" if n <= 12 else "dense" if n <= 16 else "denser" if n <= 24 else "densest"
 
 
 @dataclass
@@ -106,6 +167,11 @@ def page_context(query: SearchQuery, results: SearchResults) -> dict[str, Any]:
     return {
         "query": query,
         "results": results,
+        "heading_query": heading_query(query.q),
+        "result_links": [
+            (hit, result_link(hit.url, query, first + n)) for n, hit in enumerate(results.hits)
+        ],
+        "show_filters": results.total > 0,
         "box_params": [(name, value) for name, value in search_params(query) if name in BOX_PARAMS],
         "has_query": bool(query.q or chips),
         "first_number": first,
@@ -119,6 +185,7 @@ def page_context(query: SearchQuery, results: SearchResults) -> dict[str, Any]:
         "sorts": SORTS,
         "current_sort": results.sort,
         "page_links": page_links(query, results),
+        "page_count": f"Page {results.page} of {results.pages}" if results.pages > 1 else "",
         "previous_url": search_url(query, page=results.page - 1) if results.page > 1 else "",
         "next_url": (
             search_url(query, page=results.page + 1) if results.page < results.pages else ""
@@ -127,6 +194,19 @@ def page_context(query: SearchQuery, results: SearchResults) -> dict[str, Any]:
         "past_the_end": results.total > 0 and not results.hits,
         "last_page_url": search_url(query, page=max(results.pages, 1)),
     }
+
+
+def heading_query(q: str) -> str:
+    """The query as the heading quotes it: a phrase's own quotes stand in for the heading's."""
+    q = q.strip()
+    return q[1:-1] if len(q) > 2 and q[0] == q[-1] == '"' and q.count('"') == 2 else q
+
+
+def result_link(url: str, query: SearchQuery, position: int) -> str:
+    """An article link that carries the whole search and the result's place in it, so the
+    article page can step to the previous and next result and lead back to this page."""
+    params = [(name, value) for name, value in search_params(query) if name != "page"]
+    return f"{url}?{urlencode([*params, (POSITION_PARAM, str(position))])}"
 
 
 def facet_groups(query: SearchQuery, results: SearchResults) -> list[FacetGroup]:
@@ -193,91 +273,173 @@ def active_filters(query: SearchQuery) -> list[Chip]:
 
 
 def coverage_chart(query: SearchQuery, results: SearchResults) -> Chart | None:
-    """Matches per year (per month once a year is chosen), as bars that narrow the search.
+    """Matches over time as bars that narrow the search, at the finest level that says
+    something: years; the months of the one year that holds every match (or the chosen year);
+    the days of the one month that does (or the chosen month).
 
     Geometry is computed here so the template only prints numbers into an inline SVG: the chart
     needs no JavaScript and no charting library.
     """
-    bars = _year_bars(query, results) if query.year is None else _month_bars(query, results)
-    if bars is None:
+    if not results.total:
         return None
-    caption = "Matches per year" if query.year is None else f"Matches per month in {query.year}"
-    _lay_out(bars)
-    return Chart(caption, bars, CHART_WIDTH, CHART_HEIGHT + CHART_LABELS, CHART_HEIGHT)
+    year, month = query.year, query.month
+    if year is None:
+        years = _counts(results, "year")
+        if len(years) != 1:
+            return _chart("Matches per year", _year_bars(query, years)) if years else None
+        (year,) = years
+    if month is None:
+        months = _counts(results, "month") if query.year else _zoom(query, "month", year=year)
+        if len(months) != 1:
+            bars = _month_bars(query, year, months)
+            return _chart(f"Matches per month in {year}", bars)
+        (month,) = months
+    days = _counts(results, "day") if query.month else _zoom(query, "day", year=year, month=month)
+    return _chart(
+        f"Matches per day in {month_name(month)} {year}", _day_bars(query, year, month, days)
+    )
+
+
+def _zoom(query: SearchQuery, kind: str, **period: int) -> dict[int, int]:
+    return date_counts(dataclasses.replace(query, **period), kind)
 
 
 def _counts(results: SearchResults, name: str) -> dict[int, int]:
-    return {int(value.value): value.count for value in results.facets.get(name, [])}
+    return {int(v.value): v.count for v in results.facets.get(name, []) if v.count}
 
 
-def _year_bars(query: SearchQuery, results: SearchResults) -> list[Bar] | None:
-    counts = _counts(results, "year")
-    if not counts:
+def _chart(caption: str, bars: list[Bar]) -> Chart | None:
+    if not any(bar.count for bar in bars):
         return None
+    _lay_out(bars)
+    return Chart(caption, bars)
+
+
+def _year_bars(query: SearchQuery, counts: dict[int, int]) -> list[Bar]:
     years = sorted(counts)
     if years[-1] - years[0] < MAX_FILLED_YEARS:
         years = list(range(years[0], years[-1] + 1))
+    return [_bar(str(y), str(y), counts.get(y, 0), search_url(query, year=y), False) for y in years]
+
+
+def _month_bars(query: SearchQuery, year: int, counts: dict[int, int]) -> list[Bar]:
     return [
-        Bar(
-            label=str(year),
-            title=f"{year}: {_matches(counts.get(year, 0))}",
-            count=counts.get(year, 0),
-            url=search_url(query, year=year) if counts.get(year) else None,
-            selected=False,
+        _bar(
+            month_name(m)[:3],
+            f"{month_name(m)} {year}",
+            counts.get(m, 0),
+            search_url(query, year=year, month=m),
+            m == query.month,
         )
-        for year in years
+        for m in range(1, 13)
     ]
 
 
-def _month_bars(query: SearchQuery, results: SearchResults) -> list[Bar] | None:
-    counts = _counts(results, "month")
-    if not any(counts.values()):
-        return None
+def _day_bars(query: SearchQuery, year: int, month: int, counts: dict[int, int]) -> list[Bar]:
+    last = calendar.monthrange(year, month)[1]
     return [
-        Bar(
-            label=month_name(month)[:3],
-            title=f"{month_name(month)} {query.year}: {_matches(counts.get(month, 0))}",
-            count=counts.get(month, 0),
-            url=search_url(query, month=month) if counts.get(month) else None,
-            selected=month == query.month,
+        _bar(
+            str(d),
+            f"{d} {month_name(month)} {year}",
+            counts.get(d, 0),
+            search_url(query, year=year, month=month, day=d),
+            d == query.day,
         )
-        for month in range(1, 13)
+        for d in range(1, last + 1)
     ]
+
+
+def _bar(label: str, period: str, count: int, url: str, selected: bool) -> Bar:
+    return Bar(label, f"{period}: {_matches(count)}", count, url if count else None, selected)
 
 
 def _lay_out(bars: list[Bar]) -> None:
-    """Bar positions and heights in the chart's coordinates, and which axis labels show."""
+    """Bar positions (per cent across, pixels up) and which axis labels show."""
     peak = max(bar.count for bar in bars) or 1
-    slot = CHART_WIDTH / len(bars)
-    every = max(1, round(len(bars) / 12))  # at most about a dozen axis labels
-    shown = 0
+    slot = (100 - 2 * CHART_PAD) / len(bars)
+    every = 1 if len(bars) <= 16 else 2 if len(bars) <= 31 else math.ceil(len(bars) / 16)
     for n, bar in enumerate(bars):
-        bar.width = round(max(slot * 0.8, 1), 2)
-        bar.x = round(n * slot + (slot - bar.width) / 2, 2)
-        bar.height = round(CHART_HEIGHT * bar.count / peak, 2) if bar.count else 0
-        bar.y = round(CHART_HEIGHT - bar.height, 2)
-        bar.label_x = round(n * slot + slot / 2, 2)
+        bar.slot_x = round(CHART_PAD + n * slot, 3)
+        bar.slot_width = round(slot, 3)
+        bar.width = round(slot * 0.7, 3)
+        bar.x = round(bar.slot_x + (slot - bar.width) / 2, 3)
+        height = CHART_PLOT * bar.count / peak if bar.count else 0
+        bar.height = round(max(height, MIN_BAR) if bar.count else 0, 2)
+        bar.y = round(CHART_TOP + CHART_PLOT - bar.height, 2)
+        bar.label_x = round(bar.slot_x + slot / 2, 3)
         bar.show_label = n % every == 0
-        if bar.show_label:
-            bar.minor_label = len(bars) > 6 and shown % 2 == 1
-            shown += 1
 
 
 def _matches(count: int) -> str:
-    return f"{count} matching article{'' if count == 1 else 's'}"
+    return f"{count:,} matching article{'' if count == 1 else 's'}"
 
 
 def page_links(query: SearchQuery, results: SearchResults) -> list[PageLink]:
     """Page numbers around the current page, with the first and last always reachable."""
-    if results.pages <= 1:
-        return []
-    current, last = results.page, results.pages
-    wanted = {1, last, *range(current - PAGE_WINDOW, current + PAGE_WINDOW + 1)}
-    links: list[PageLink] = []
-    previous = 0
-    for number in sorted(n for n in wanted if 1 <= n <= last):
-        if number - previous > 1:
-            links.append(PageLink(None))
-        links.append(PageLink(number, search_url(query, page=number), number == current))
-        previous = number
-    return links
+    return [
+        PageLink(n, search_url(query, page=n), n == results.page) if n else PageLink(None)
+        for n in page_numbers(results.page, results.pages)
+    ]
+
+
+# --- stepping through results from an article ----------------------------------------------
+
+
+@dataclass
+class ResultsNavigation:
+    """ "‹ 3 of 720 ›" on an article opened from a search, and the way back to its page."""
+
+    back_url: str
+    position: int | None = None
+    total: int = 0
+    previous_url: str = ""
+    next_url: str = ""
+
+
+def results_navigation(params: QueryDict, article_id: int) -> ResultsNavigation | None:
+    """Where this article stands in the search its link came from (``result_link``).
+
+    The search runs again (ids only, no facets or snippets), so stepping follows the results
+    as they are now; if the article has moved, its new place is used, and if it no longer
+    matches, only the way back is offered. While search is down, only the way back too.
+    """
+    position = _position(params.get(POSITION_PARAM, ""))
+    if position is None:
+        return None
+    form = SearchForm(params)
+    form.is_valid()
+    query = form.to_query()
+    back = ResultsNavigation(back_url=search_url(query, page=(position - 1) // query.per_page + 1))
+    try:
+        found = matching_ids(query, position + 1)
+    except SearchUnavailable:
+        return back
+    ids = found.ids
+    if article_id not in ids:
+        return back
+    position = ids.index(article_id) + 1
+    back.back_url = search_url(query, page=(position - 1) // query.per_page + 1)
+    back.position, back.total = position, found.total
+    neighbours = {
+        "previous_url": ids[position - 2] if position > 1 else None,
+        "next_url": ids[position] if position < len(ids) else None,
+    }
+    urls = _article_urls([i for i in neighbours.values() if i is not None])
+    for name, neighbour in neighbours.items():
+        if neighbour in urls:
+            step = -1 if name == "previous_url" else 1
+            setattr(back, name, result_link(urls[neighbour], query, position + step))
+    return back
+
+
+def _position(text: str) -> int | None:
+    try:
+        position = int(text)
+    except ValueError:
+        return None
+    return position if 1 <= position <= MAX_PAGE * MAX_PER_PAGE else None
+
+
+def _article_urls(ids: list[int]) -> dict[int, str]:
+    rows = Article.objects.filter(pk__in=ids).only("id", "slug", "published")
+    return {article.pk: article.get_absolute_url() for article in rows}

@@ -7,6 +7,7 @@ chart and page links are built in `articles.search_page`), the rest are ORM quer
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import logging
 from dataclasses import dataclass
@@ -39,10 +40,17 @@ from django.views.generic import (
 )
 
 from articles.forms import SearchForm, search_url
+from articles.help_examples import help_sections
 from articles.models import NEWEST_FIRST, Article, Section, Source
-from articles.search import SearchQuery, SearchUnavailable, more_like_this, search
+from articles.search import (
+    SearchQuery,
+    SearchUnavailable,
+    facet_counts,
+    more_like_this,
+    search,
+)
 from articles.search.rules import MAX_PER_PAGE, MAX_QUERY_CHARS, SORT_NAMES
-from articles.search_page import page_context
+from articles.search_page import page_context, results_navigation
 
 logger = logging.getLogger(__name__)
 
@@ -123,70 +131,17 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "articles/home.html", context)
 
 
-@dataclass(frozen=True)
-class Example:
-    """One line of the search help: a query to click and what it finds."""
-
-    query: str
-    meaning: str
-
-    @property
-    def url(self) -> str:
-        return search_url(SearchQuery(q=self.query))
-
-
-HELP_SECTIONS = [
-    (
-        "Words and phrases",
-        [
-            Example("aleppo", "Articles containing the word (in any form: strike, strikes)."),
-            Example("russian air strikes", "Articles containing all of these words."),
-            Example('"air strikes"', "The exact phrase, words side by side."),
-        ],
-    ),
-    (
-        "Either, or and not",
-        [
-            Example("oil OR gas", "Either word (OR must be in capitals)."),
-            Example("syria NOT russia", "The first word but never the second."),
-            Example("syria -russia", "The same, written with a minus sign."),
-            Example("(oil OR gas) prices", "Brackets group alternatives."),
-        ],
-    ),
-    (
-        "Fields",
-        [
-            Example("title:aleppo", "The word in the title only."),
-            Example("source:AFP", "Articles from one source."),
-            Example("section:Mid-East", "Articles filed in one section."),
-            Example('source:AFP "air strikes"', "Fields combine with everything else."),
-        ],
-    ),
-    (
-        "Word endings and spelling",
-        [
-            Example("econom*", "Any word starting econom: economy, economic, economist."),
-            Example("presdent~", "Words spelt nearly like it: president."),
-        ],
-    ),
-    (
-        "Dates",
-        [
-            Example("published:[2015-01-01 to 2015-06-30]", "Published within a range of dates."),
-        ],
-    ),
-]
-
-
 class SearchHelpView(TemplateView):
     """The query language, taught by examples that run when clicked."""
 
     template_name = "articles/search_help.html"
-    extra_context = {
-        "help_sections": HELP_SECTIONS,
-        "sort_names": SORT_NAMES,
-        "max_per_page": MAX_PER_PAGE,
-    }
+    extra_context = {"sort_names": SORT_NAMES, "max_per_page": MAX_PER_PAGE}
+
+    def get_context_data(self, **kwargs) -> dict:
+        """Examples drawn from the archive loaded, so each one finds something here."""
+        sections = help_sections()
+        example = sections[0][1][0]
+        return super().get_context_data(help_sections=sections, api_example=example, **kwargs)
 
 
 @require_safe
@@ -231,9 +186,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
 
 
 def highlight_words(request: HttpRequest) -> str:
-    """The words to mark in an article: `?highlight=` from a result link, else the search the
-    reader came from (Referer), so a link copied from the results still highlights."""
-    words = request.GET.get("highlight", "")
+    """The words to mark in an article: `?highlight=`, or the `q` of the search a result link
+    carries, else the search the reader came from (Referer)."""
+    words = request.GET.get("highlight", "") or request.GET.get("q", "")
     if words:
         return words[:MAX_QUERY_CHARS]
     referer = request.headers.get("referer", "")
@@ -279,6 +234,7 @@ def _show_article(request: HttpRequest, article: Article) -> HttpResponse:
         "canonical_url": request.build_absolute_uri(canonical),
         "highlight": highlight_words(request),
         "related": related_articles(article),
+        "results_nav": results_navigation(request.GET, article.pk),
         "local_published": timezone.localtime(article.published) if article.published else None,
     }
     return render(request, "articles/article.html", context)
@@ -337,11 +293,39 @@ class LabelDetailView(ListView):
         self.label = get_object_or_404(self.model, slug=self.kwargs["slug"])
         return article_list(self.label.articles.all()).order_by(*NEWEST_FIRST)
 
+    #: What else the label's page breaks its articles down by: (facet, SearchQuery field, title).
+    breakdowns: tuple[tuple[str, str, str], ...] = ()
+
     def get_context_data(self, **kwargs) -> dict:
-        search_link = search_url(SearchQuery(**{self.search_field: (self.label.name,)}))
+        query = SearchQuery(**{self.search_field: (self.label.name,)})
         return super().get_context_data(
-            label=self.label, kind=self.kind, search_link=search_link, **kwargs
+            label=self.label,
+            kind=self.kind,
+            search_link=search_url(query),
+            breakdowns=self.label_breakdowns(query),
+            **kwargs,
         )
+
+    def label_breakdowns(self, query: SearchQuery) -> list[tuple[str, list[tuple[str, int, str]]]]:
+        """The label's articles by the other label and by year, each linked to that search:
+        (title, [(label, count, url)]). None while search is down: the list still shows."""
+        names = [name for name, _, _ in [*self.breakdowns, ("year", "year", "Years")]]
+        try:
+            counts = facet_counts(query, names)
+        except SearchUnavailable:
+            return []
+        out = []
+        for name, field, title in [*self.breakdowns, ("year", "year", "Years")]:
+            rows = [(label, count, value) for value, label, count in counts.get(name, []) if count]
+            if name == "year":
+                rows.sort(key=lambda row: row[2], reverse=True)
+                links = [(label, n, search_url(query, year=int(v))) for label, n, v in rows]
+            else:
+                rows.sort(key=lambda row: (-row[1], row[0].casefold()))
+                links = [(label, n, search_url(query, **{field: (label,)})) for label, n, _ in rows]
+            if links:
+                out.append((title, links))
+        return out
 
 
 class SourceListView(LabelListView):
@@ -358,12 +342,14 @@ class SourceDetailView(LabelDetailView):
     model = Source
     kind = "Source"
     search_field = "sources"
+    breakdowns = (("section", "sections", "Sections"),)
 
 
 class SectionDetailView(LabelDetailView):
     model = Section
     kind = "Section"
     search_field = "sections"
+    breakdowns = (("source", "sources", "Sources"),)
 
 
 # --- browsing by date -----------------------------------------------------------------------
@@ -435,12 +421,24 @@ class ArchiveYear(ArchiveMixin, YearArchiveView):
     template_name = "articles/archive_year.html"
 
 
+#: A month or a day reads like a diary, in the order things happened.
+OLDEST_FIRST = ("published", "id")
+
+
 class ArchiveMonth(ArchiveMixin, MonthArchiveView):
+    """A month's days as a calendar with their counts, and its articles oldest first."""
+
     template_name = "articles/archive_month.html"
+    ordering = OLDEST_FIRST
+
+    def get_context_data(self, **kwargs) -> dict:
+        weekdays = [calendar.day_name[(calendar.firstweekday() + n) % 7] for n in range(7)]
+        return super().get_context_data(weekdays=weekdays, **kwargs)
 
 
 class ArchiveDay(ArchiveMixin, DayArchiveView):
     template_name = "articles/archive_day.html"
+    ordering = OLDEST_FIRST
 
 
 # --- error pages -----------------------------------------------------------------------------

@@ -31,6 +31,7 @@ import contextlib
 import gc
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -44,13 +45,14 @@ from django.utils.module_loading import import_string
 from . import query as query_language
 from .backends import BulkIndexer, Filters, SearchBackend
 from .errors import IndexLockedError, IndexWriteError
-from .facets import FacetValue, facet_results, facets_for
+from .facets import FacetCounts, FacetValue, facet_results, facets_for
 from .highlight import highlight, make_matcher, snippet
 from .outage import OutageLog, SearchUnavailable
 from .rules import (
     DEFAULT_PER_PAGE,
     MAX_PAGE,
     MAX_PER_PAGE,
+    NEWEST,
     RELATED_COUNT,
     SORT_NAMES,
     day_number,
@@ -65,11 +67,14 @@ __all__ = [
     "IndexLockedError",
     "IndexWriteError",
     "Matches",
+    "NOTHING_LEFT",
     "SearchQuery",
     "SearchResults",
     "SearchUnavailable",
     "bulk_indexer",
     "clear_index",
+    "date_counts",
+    "facet_counts",
     "get_backend",
     "index_articles",
     "indexed_id_counts",
@@ -185,16 +190,23 @@ def search(query: SearchQuery) -> SearchResults:
     notes.extend(parsed.messages)
     sort = effective_sort(query.sort, has_words=parsed.node is not None)
     per_page = query.per_page
+    if _nothing_left(parsed):
+        notes.append(NOTHING_LEFT)
+        return SearchResults(
+            query=query, total=0, page=query.page, pages=0, per_page=per_page,
+            facets=facet_results(query, {}), error=" ".join(notes), sort=sort,
+        )  # fmt: skip
     facet_names = [f.name for f in facets_for(query)]
     offset = (query.page - 1) * per_page
     backend = get_backend()
     try:
         _check_reachable(backend)
         found = backend.search(parsed, _filters(query), sort, offset, per_page, facet_names)
+        found.facets.update(_wider_date_counts(backend, parsed, query))
     except Exception as error:
         raise _outage.failed(error) from error
     _outage.succeeded()
-    hits = _hits(found.ids, found.terms, backend)
+    hits = _hits(found.ids, found.terms, backend, parsed)
     pages = max(1, math.ceil(found.total / per_page)) if found.total else 0
     return SearchResults(
         query=query,
@@ -208,6 +220,77 @@ def search(query: SearchQuery) -> SearchResults:
         error=" ".join(notes) if notes else None,
         sort=sort,
     )
+
+
+#: Said when a query had text but its repairs left nothing to search for.
+NOTHING_LEFT = (
+    "Nothing was left to search for once the query was repaired, so no articles are listed: "
+    "correct the query and search again."
+)
+
+
+def _nothing_left(parsed: query_language.ParsedQuery) -> bool:
+    """A query whose repairs removed everything (``title:(``, ``AND``) matches nothing.
+
+    Listing the whole archive would look like success; a blank query, or text the parser
+    drops without a repair (a lone ``-``), still lists the archive.
+    """
+    return parsed.node is None and bool(parsed.messages) and bool(parsed.text.strip())
+
+
+def _wider_date_counts(
+    backend: SearchBackend, parsed: query_language.ParsedQuery, query: SearchQuery
+) -> dict:
+    """Year and month counts that match where their links lead.
+
+    Choosing another year drops the month and day (``forms.search_url``), and choosing another
+    month drops the day, so the year facet is counted without the month and day, and the month
+    facet without the day; the backend counts each facet without only its own selection.
+    """
+    wider = {}
+    if query.month is not None:
+        wider.update(_date_facet(backend, parsed, query, "year", year=None, month=None, day=None))
+    if query.day is not None:
+        wider.update(_date_facet(backend, parsed, query, "month", month=None, day=None))
+    return wider
+
+
+def _date_facet(
+    backend: SearchBackend,
+    parsed: query_language.ParsedQuery,
+    query: SearchQuery,
+    name: str,
+    **without: None,
+) -> dict:
+    filters = _filters(replace(query, **without))
+    return backend.search(parsed, filters, NEWEST, 0, 1, [name]).facets
+
+
+def facet_counts(query: SearchQuery, names: Iterable[str]) -> dict[str, FacetCounts]:
+    """The backend's ``(value, label, count)`` triples of ``names`` for ``query``; no hits.
+
+    For pages that show a search's shape rather than its results: the coverage chart's zoom
+    (the months of the one year that holds every match), a source's sections and years.
+    Paging and sort are ignored.
+    """
+    query, _ = _normalise(query)
+    parsed = query_language.parse(query.q)
+    if _nothing_left(parsed):
+        return {}
+    backend = get_backend()
+    try:
+        _check_reachable(backend)
+        found = backend.search(parsed, _filters(query), NEWEST, 0, 1, list(names))
+    except Exception as error:
+        raise _outage.failed(error) from error
+    _outage.succeeded()
+    return found.facets
+
+
+def date_counts(query: SearchQuery, kind: str) -> dict[int, int]:
+    """Matches of ``query`` per ``kind`` ("year", "month" or "day") within its period."""
+    counts = facet_counts(query, [kind]).get(kind, [])
+    return {int(value): int(count) for value, _, count in counts if count}
 
 
 def _check_reachable(backend: SearchBackend) -> None:
@@ -293,7 +376,12 @@ def _filters(query: SearchQuery) -> Filters:
     )
 
 
-def _hits(ids: list[int], terms: frozenset[str], backend: SearchBackend) -> list[Hit]:
+def _hits(
+    ids: list[int],
+    terms: frozenset[str],
+    backend: SearchBackend,
+    parsed: query_language.ParsedQuery | None = None,
+) -> list[Hit]:
     """Hits in the backend's order, read from the database (only the page's rows)."""
     if not ids:
         return []
@@ -307,7 +395,8 @@ def _hits(ids: list[int], terms: frozenset[str], backend: SearchBackend) -> list
         .defer("original_text")
     )
     by_id = {a.pk: a for a in rows}
-    matches = make_matcher(terms, backend.term_for) if terms else None
+    phrases, words = _asked_for(parsed.node if parsed else None)
+    matches = make_matcher(terms, backend.term_for, phrases, words) if terms else None
     hits = []
     for article_id in ids:
         article = by_id.get(article_id)
@@ -326,6 +415,25 @@ def _hits(ids: list[int], terms: frozenset[str], backend: SearchBackend) -> list
             )
         )
     return hits
+
+
+def _asked_for(node: query_language.Node | None) -> tuple[list[list[str]], list[str]]:
+    """The phrases (each as its words) and the lone words a query asks for, not negated: what
+    a snippet marks, a phrase only where its words stand together."""
+    phrases: list[list[str]] = []
+    words: list[str] = []
+
+    def walk(n: query_language.Node | None) -> None:
+        if isinstance(n, (query_language.And, query_language.Or)):
+            for child in n.children:
+                walk(child)
+        elif isinstance(n, query_language.Phrase):
+            phrases.append(re.findall(r"\w+", n.text))
+        elif isinstance(n, query_language.Term):
+            words.extend(re.findall(r"\w+", n.text))
+
+    walk(node)
+    return phrases, words
 
 
 def warm_up() -> float:

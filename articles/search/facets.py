@@ -4,7 +4,9 @@ Shaped like Datasette's facets: a small class per kind of facet, and results as 
 (``FacetValue``: value, label, count, selected, and ``toggle``, the change to the search that
 selects or unselects the value). A backend only counts: it returns ``(value, label, count)``
 triples per facet, each facet counted as if its own selection were absent (so a reader can
-widen a choice as easily as narrow it). This module does the rest, in one place for the search
+widen a choice as easily as narrow it). The search service widens the year and month counts
+further, to match where their links lead: another year drops the month and day, another month
+the day (``search._wider_date_counts``). This module does the rest, in one place for the search
 page, the JSON API and the date archive: which facets apply (month only once a year is chosen,
 day only once a month is), their titles, which values are selected (a selected value the
 counts no longer mention stays listed at count 0, so it can be unselected), how values are

@@ -9,11 +9,14 @@ markup; the only tags in the output are the ``<mark>`` pairs added here.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from html import escape
 
 from .rules import SNIPPET_CHARS
 
+#: What may stand between two words of a phrase: punctuation, and a short word or two that the
+#: analyzer drops ("bank of england").
+_PHRASE_GAP = re.compile(r"\W*(?:\w{1,3}\W+){0,2}")
 _SCAN_CHARS = 6_000  # look for matches in the opening stretch only: it is where the best
 # news snippet is, and scanning whole long bodies was half the cost of a results page
 
@@ -25,10 +28,21 @@ class _Matcher:
     or holding a non-ASCII letter (médecins -> medecin), are run through the analyzer.
     """
 
-    def __init__(self, terms: frozenset[str], term_for: Callable[[str], str | None]) -> None:
+    def __init__(
+        self,
+        terms: frozenset[str],
+        term_for: Callable[[str], str | None],
+        phrases: Iterable[Iterable[str]] = (),
+        words: Iterable[str] = (),
+    ) -> None:
         self.terms = terms
         self.term_for = term_for
         self.cache: dict[str, bool] = {}
+        # Phrases as their terms; a term of a phrase that the query does not also ask for on
+        # its own is marked only where the phrase stands whole ("interest rates", not "rate").
+        self.phrases = [p for p in (self._terms_of(words) for words in phrases) if len(p) > 1]
+        alone = set(terms) - {t for p in self.phrases for t in p} | set(self._terms_of(words))
+        self.phrase_only = frozenset(t for p in self.phrases for t in p if t not in alone)
         heads = sorted({t[:3] for t in terms if t}, key=len, reverse=True)
         pattern = "|".join(re.escape(h) for h in heads) or "(?!)"
         # Words starting like a term, and any word with a non-ASCII letter (it may fold to one).
@@ -39,6 +53,27 @@ class _Matcher:
         self.candidates_re = re.compile(
             rf"{term_words}|\b\w*[^\W\x00-\x7f]\w*(?:\.?\w+)*", re.IGNORECASE
         )
+
+    def _terms_of(self, words: Iterable[str]) -> tuple[str, ...]:
+        terms = (self.term_for(w.lower()) for w in words)
+        return tuple(t for t in terms if t)
+
+    def marked(self, text: str) -> list[re.Match[str]]:
+        """The words of ``text`` to mark, in order."""
+        found = [m for m in self.finditer(text) if self(m.group())]
+        if not self.phrase_only:
+            return found
+        terms = [self.term_for(m.group().lower()) for m in found]
+        keep = [t not in self.phrase_only for t in terms]
+        for phrase in self.phrases:
+            size = len(phrase)
+            for i in range(len(found) - size + 1):
+                if tuple(terms[i : i + size]) == phrase and all(
+                    _PHRASE_GAP.fullmatch(text[found[j].end() : found[j + 1].start()])
+                    for j in range(i, i + size - 1)
+                ):
+                    keep[i : i + size] = [True] * size
+        return [m for m, k in zip(found, keep, strict=True) if k]
 
     def __call__(self, word: str) -> bool:
         lowered = word.lower()
@@ -52,9 +87,16 @@ class _Matcher:
         return (self.ascii_re if text.isascii() else self.candidates_re).finditer(text)
 
 
-def make_matcher(terms: frozenset[str], term_for: Callable[[str], str | None]) -> _Matcher:
-    """The matcher for a page of hits."""
-    return _Matcher(terms, term_for)
+def make_matcher(
+    terms: frozenset[str],
+    term_for: Callable[[str], str | None],
+    phrases: Iterable[Iterable[str]] = (),
+    words: Iterable[str] = (),
+) -> _Matcher:
+    """The matcher for a page of hits: ``terms`` from the backend; ``phrases`` (each as its
+    words) and ``words`` (asked for on their own) from the query, so that a phrase's words are
+    marked only where the phrase stands."""
+    return _Matcher(terms, term_for, phrases, words)
 
 
 def highlight(text: str, matches: _Matcher | None) -> str:
@@ -63,11 +105,10 @@ def highlight(text: str, matches: _Matcher | None) -> str:
         return escape(text)
     out: list[str] = []
     last = 0
-    for m in matches.finditer(text):
-        if matches(m.group()):
-            out.append(escape(text[last : m.start()]))
-            out.append(f"<mark>{escape(m.group())}</mark>")
-            last = m.end()
+    for m in matches.marked(text):
+        out.append(escape(text[last : m.start()]))
+        out.append(f"<mark>{escape(m.group())}</mark>")
+        last = m.end()
     out.append(escape(text[last:]))
     return "".join(out)
 
@@ -79,7 +120,7 @@ def snippet(text: str, matches: _Matcher | None, length: int = SNIPPET_CHARS) ->
         return ""
     if matches is None:
         return escape(_clip(text, 0, length))
-    hits = [(m.start(), m.group().lower()) for m in matches.finditer(text) if matches(m.group())]
+    hits = [(m.start(), m.group().lower()) for m in matches.marked(text)]
     if not hits:
         return escape(_clip(text, 0, length))
     hits = hits[:200]

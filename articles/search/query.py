@@ -270,9 +270,12 @@ class _Parser:
             self.depth += 1
             node = self.or_expr()
             self.depth -= 1
-            if self.peek() is not None and self.peek().kind == "rparen":
+            closed = self.peek() is not None and self.peek().kind == "rparen"
+            if closed:
                 self.take()
-            else:
+            if node is None:
+                self.note("A pair of brackets held nothing to search for; it was ignored.")
+            elif not closed:
                 self.note("An unclosed bracket was closed at the end of the query.")
             if node is not None and fieldname is not None:
                 node = _with_field(node, fieldname)

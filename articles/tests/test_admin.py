@@ -153,6 +153,52 @@ def test_article_list_search_matches_title_and_body(staff_client, make_article):
     assert titles == {"Cocoa prices climb", "Harvest report"}
 
 
+def test_article_list_search_speaks_the_query_language_and_ranks_best_first(
+    staff_client, make_article
+):
+    make_article("Football results", body="Cocoa was mentioned once.")
+    make_article("Cocoa prices climb", body="Cocoa rose again; cocoa traders cheered cocoa.")
+    make_article("Harvest report", body="Farmers expect a record cocoa year.")
+
+    ranked = staff_client.get(reverse(CHANGELIST), {"q": "cocoa"}).context["cl"].result_list
+    service = found("cocoa")
+    assert [a.title for a in ranked] == service and len(service) == 3
+    titled = staff_client.get(reverse(CHANGELIST), {"q": "title:cocoa -football"})
+    assert [a.title for a in titled.context["cl"].result_list] == ["Cocoa prices climb"]
+    by_column = staff_client.get(reverse(CHANGELIST), {"q": "cocoa", "o": "1"})
+    assert [a.title for a in by_column.context["cl"].result_list] == sorted(service)
+
+
+def test_article_list_search_falls_back_to_the_database_while_search_is_down(
+    staff_client, make_article, search_index_dir: Path, search_failures
+):
+    make_article("Cocoa prices climb", body="Traders in Bahia were surprised.")
+    make_article("Football results", body="A draw in Lisbon.")
+    search_index_dir.rename(search_index_dir.with_name("index-moved"))
+
+    response = staff_client.get(reverse(CHANGELIST), {"q": "cocoa"})
+
+    assert [a.title for a in response.context["cl"].result_list] == ["Cocoa prices climb"]
+    assert len(search_failures) == 1
+
+
+def test_the_date_drill_down_lists_the_years_that_hold_articles(staff_client, make_article):
+    for year in (2014, 2016):
+        make_article(f"Story of {year}", published=dt.datetime(year, 5, 1, tzinfo=dt.UTC))
+
+    html = staff_client.get(reverse(CHANGELIST)).content.decode()
+
+    assert "?published__year=2014" in html and "?published__year=2016" in html
+    assert "published__year=2015" not in html
+    month = staff_client.get(reverse(CHANGELIST), {"published__year": "2016"}).content.decode()
+    assert "published__month=5" in month  # the levels below are Django's own
+
+
+def test_the_admin_is_titled_after_the_archive(staff_client):
+    html = staff_client.get(reverse("admin:index")).content.decode()
+    assert "newsarchive administration" in html and "Django administration" not in html
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

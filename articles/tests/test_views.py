@@ -13,8 +13,9 @@ from django.urls import reverse
 from pytest_django.asserts import assertContains, assertInHTML, assertNotContains
 
 from articles import search_page, views
+from articles.help_examples import Example
 from articles.search import SearchQuery
-from articles.templatetags.archive_extras import highlight, highlight_terms
+from articles.templatetags.archive_extras import highlight, highlight_phrases, highlight_terms
 
 pytestmark = pytest.mark.django_db
 
@@ -180,11 +181,11 @@ def test_search_result_shows_source_section_and_date(client, small_archive):
     assertContains(response, "20 February 2016")
 
 
-def test_search_result_links_carry_the_words_to_highlight(client, small_archive):
+def test_search_result_links_carry_the_search_and_the_result_position(client, small_archive):
     response = search(client, q="ceasefire")
 
     url = small_archive["ceasefire"].get_absolute_url()
-    assertContains(response, f'href="{url}?highlight=ceasefire"')
+    assertContains(response, f'href="{url}?q=ceasefire&amp;n=1"')
 
 
 def test_search_escapes_a_script_title(client, script_article):
@@ -346,17 +347,18 @@ def test_coverage_chart_has_a_linked_bar_with_a_title_per_year(client, small_arc
     assertContains(response, "<svg")
 
 
-def test_coverage_chart_shows_months_within_a_chosen_year(client, small_archive):
+def test_coverage_chart_zooms_to_the_days_of_the_one_month_that_matches(client, small_archive):
     response = search(client, q="aleppo", year="2015")
 
     chart = response.context["chart"]
-    assert [bar.label for bar in chart.bars][:3] == ["Jan", "Feb", "Mar"]
-    october = chart.bars[9]
-    assert (october.count, params_of(october.url)) == (
-        2,
-        [("q", "aleppo"), ("year", "2015"), ("month", "10")],
+    assert chart.caption == "Matches per day in October 2015"
+    assert [bar.label for bar in chart.bars][:3] == ["1", "2", "3"]
+    tenth = chart.bars[9]
+    assert (tenth.count, params_of(tenth.url)) == (
+        1,
+        [("q", "aleppo"), ("year", "2015"), ("month", "10"), ("day", "10")],
     )
-    assert chart.bars[0].url is None  # no link to an empty month
+    assert chart.bars[0].url is None  # no link to an empty day
 
 
 # --- search page: sort, pagination, suggestion, no results, bad input -----------------------
@@ -616,14 +618,10 @@ def test_article_page_costs_a_fixed_number_of_queries(
 # --- highlighting ------------------------------------------------------------------------------
 
 
-def test_highlight_terms_skip_operators_fields_and_excluded_words():
-    assert highlight_terms('title:oil OR "gas prices" NOT coal -tar econom* presdent~2') == [
-        "oil",
-        "gas",
-        "prices",
-        "econom*",
-        "presdent",
-    ]
+def test_highlight_terms_skip_operators_fields_excluded_words_and_phrases():
+    query = 'title:oil OR "gas prices" NOT coal -tar econom* presdent~2'
+    assert highlight_terms(query) == ["oil", "econom*", "presdent"]
+    assert highlight_phrases(query) == [["gas", "prices"]]
 
 
 def test_highlight_terms_skip_date_ranges():
@@ -738,10 +736,41 @@ def test_archive_month_lists_its_days_and_articles(client, small_archive):
     response = client.get(reverse("articles:archive_month", args=[2015, 10]))
 
     assert [(p.date.day, p.count) for p in response.context["date_list"]] == [(10, 1), (11, 1)]
-    assert [a.title for a in response.context["object_list"]] == [
-        "Russian air strikes hit Syria",
+    assert [a.title for a in response.context["object_list"]] == [  # oldest first, like a diary
         "Rebels advance on Aleppo",
+        "Russian air strikes hit Syria",
     ]
+    # The days as a calendar: 1 October 2015 was a Thursday, the 10th a Saturday.
+    assertInHTML(
+        '<td><a href="/archive/2015/10/10/" aria-label="10 October: 1 article">'
+        '<span>10</span> <span class="calendar__count">1</span></a></td>',
+        response.content.decode(),
+    )
+    first_week = re.search(r"<tbody>\s*<tr>(.*?)</tr>", response.content.decode(), re.S).group(1)
+    assert first_week.count('class="is-empty"') == 3
+
+
+def test_a_source_page_lists_its_sections_and_years_linked_to_searches(client, small_archive):
+    response = client.get(reverse("articles:source", args=["afp"]))
+
+    breakdowns = dict(response.context["breakdowns"])
+    assert [(label, n) for label, n, _ in breakdowns["Sections"]] == [
+        ("Business", 2),
+        ("Mid-East", 1),
+    ]
+    assert [(label, n) for label, n, _ in breakdowns["Years"]] == [("2015", 1), ("2014", 1)]
+    for label, count, url in breakdowns["Sections"] + breakdowns["Years"]:
+        assert client.get(url).context["results"].total == count, label
+
+
+def test_long_lists_have_numbered_pages_up_to_the_last(client, add_article):
+    for n in range(45):
+        add_article(f"Story {n}", source="AFP", published=dt.datetime(2015, 1, 1, tzinfo=dt.UTC))
+
+    html = client.get(reverse("articles:source", args=["afp"]), {"page": 2}).content.decode()
+
+    assert 'aria-label="Page 3"' in html and 'aria-current="page">2</a>' in html
+    assert "Page 2 of 3" in html
 
 
 def test_archive_day_lists_its_articles(client, small_archive):
@@ -795,10 +824,34 @@ def test_archive_pages_cost_a_fixed_number_of_queries(
 def test_search_help_examples_are_links_that_run_them(client):
     response = client.get(reverse("articles:search_help"))
 
-    for example in ('"air strikes"', "oil OR gas", "econom*", "presdent~", "title:aleppo"):
-        url = views.Example(example, "").url
+    for example in ('"air strikes"', "oil OR gas", "title:aleppo"):  # an empty archive's
+        url = Example(example, "").url
         assertContains(response, f'href="{url.replace("&", "&amp;")}"')
     assertContains(response, "published:[2015-01-01 to 2015-06-30]")
+
+
+def test_search_help_examples_are_drawn_from_the_archive_and_find_something(client, add_article):
+    for n in range(3):
+        add_article(f"Harbour pilots strike again {n}", body=f"Dockers joined pilots. {n}",
+                    source="Lloyd's List", section="Shipping",
+                    published=dt.datetime(2009, 9, 1 + n, tzinfo=dt.UTC))  # fmt: skip
+    for n in range(2):
+        add_article(f"Cargo rates tumble {n}", body="Freight markets fell.",
+                    source="Lloyd's List", section="Markets",
+                    published=dt.datetime(2009, 10, 1, tzinfo=dt.UTC))  # fmt: skip
+
+    sections = client.get(reverse("articles:search_help")).context["help_sections"]
+
+    examples = {e.query: e for _, group in sections for e in group}
+    assert '"harbour pilots"' in examples
+    assert 'source:"Lloyd\'s List"' in examples and "section:Shipping" in examples
+    assert "published:[2009-07-01 to 2009-12-31]" in examples
+    queries = [e.query for _, group in sections for e in group]
+    assert "pilots~" not in queries  # every word comes from the titles, none from the seeds
+    for query in queries:
+        if " NOT " in query or " -" in query:
+            continue  # an exclusion may rightly exclude everything in so small an archive
+        assert search(client, q=query).context["results"].total >= 2, query
 
 
 def test_opensearch_description_points_at_the_search_page(client):

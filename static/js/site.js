@@ -1,21 +1,22 @@
 // newsarchive: small progressive enhancements. Every page works without this file.
-//  1. Facet checkboxes and the sort menu (data-autosubmit) submit their form when changed,
-//     and focus returns to the same control after the page reloads.
+//  1. The filters panel (a <details data-open-wide>) is open whenever it stands beside the
+//     results, so assistive technology reads it as open; on phones it starts closed.
 //  2. The search box (data-suggest) lists matching titles from the JSON API as you type.
 //  3. Empty fields are left out of a submitted search, so its URL stays short and shareable.
+// Nothing submits a form by itself: the sort menu and the filters change the page only when
+// their button is pressed, so looking through them (arrow keys, ticking boxes) is safe.
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
 
-  var REFOCUS_KEY = "newsarchive:refocus";
+  var WIDE = window.matchMedia ? window.matchMedia("(min-width: 56rem)") : null;
 
-  document.addEventListener("change", function (event) {
-    var control = event.target.closest && event.target.closest("[data-autosubmit]");
-    if (!control || !control.form) return;
-    try { sessionStorage.setItem(REFOCUS_KEY, control.id); } catch (e) { /* private mode */ }
-    if (control.form.requestSubmit) control.form.requestSubmit();
-    else control.form.submit();
-  });
+  function openWhenWide() {
+    if (!WIDE || !WIDE.matches) return;
+    document.querySelectorAll("details[data-open-wide]").forEach(function (details) {
+      details.open = true;
+    });
+  }
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
@@ -35,16 +36,6 @@
       field.removeAttribute("data-was-empty");
     });
   });
-
-  function refocus() {
-    var id = null;
-    try {
-      id = sessionStorage.getItem(REFOCUS_KEY);
-      sessionStorage.removeItem(REFOCUS_KEY);
-    } catch (e) { return; }
-    var control = id && document.getElementById(id);
-    if (control) control.focus();
-  }
 
   function suggest(input) {
     var box = document.getElementById(input.getAttribute("aria-controls"));
@@ -93,7 +84,8 @@
   }
 
   function start() {
-    refocus();
+    openWhenWide();
+    if (WIDE && WIDE.addEventListener) WIDE.addEventListener("change", openWhenWide);
     document.querySelectorAll("input[data-suggest]").forEach(suggest);
   }
 

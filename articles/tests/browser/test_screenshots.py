@@ -42,13 +42,28 @@ SHOTS = [
         "search-results",
         lambda archive: _search(q="harbour"),
         "Results for “harbour”",
-        shows="#facet-source",
+        shows="#filters",
     ),
     Shot(
         "article",
         lambda archive: archive.by_word("glacier").get_absolute_url(),
         "Glacier sighted near the harbour",
         shows="#article-body",
+    ),
+    Shot(
+        "article-from-search",
+        lambda archive: (
+            f"{archive.by_word('glacier').get_absolute_url()}?"
+            f"{urlencode({'q': 'harbour', 'source': 'AFP', 'n': 7})}"
+        ),
+        "Glacier sighted near the harbour",
+        shows="#result-nav",
+    ),
+    Shot(
+        "archive-month",
+        lambda archive: reverse("articles:archive_month", kwargs={"year": 2015, "month": 3}),
+        "Articles from March 2015",
+        shows="#archive-days",
     ),
     Shot(
         "source",
@@ -102,3 +117,11 @@ def test_page_fits_phone_and_desktop_screens(
         browser_page.screenshot(
             path=str(screenshots_dir / f"{shot.name}-{size}.png"), full_page=True
         )
+
+
+def test_the_filters_open_on_a_phone(phone_page: Page, archive, screenshots_dir: Path):
+    phone_page.goto(_search(q="harbour", source="AFP"))
+    phone_page.locator("#filters-toggle").click()
+    expect(phone_page.locator("#facet-source")).to_be_visible()
+    assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390
+    phone_page.screenshot(path=str(screenshots_dir / "search-filters-phone.png"), full_page=True)

@@ -121,6 +121,8 @@ def test_ticking_a_source_narrows_the_results_and_updates_every_count(page: Page
     expect(page.locator("#facet-year").get_by_role("link", name="2015 (10)")).to_be_visible()
 
     facet(page, "Source", "AFP (12)").click()
+    expect(result_count(page)).to_have_text("30 results, showing 1–20")  # nothing until applied
+    page.get_by_role("button", name="Apply filters").click()
 
     expect(result_count(page)).to_have_text("12 results")
     expect(results(page)).to_have_count(12)
@@ -183,6 +185,7 @@ def test_choosing_oldest_first_puts_the_oldest_article_on_top(page: Page, archiv
     page.goto(search_path(q="harbour"))
 
     page.get_by_label("Sort by").select_option(label="Oldest first")
+    page.get_by_role("button", name="Sort", exact=True).click()
 
     expect(page).to_have_url(re.compile(r"sort=oldest"))
     expect(results(page).first.get_by_role("link")).to_have_text(oldest.title)
@@ -204,6 +207,7 @@ def test_a_reader_can_find_narrow_open_and_read_an_article_with_only_the_mouse(p
 
     # Narrow.
     facet(page, "Source", "AFP (12)").click()
+    page.get_by_role("button", name="Apply filters").click()
     expect(result_count(page)).to_have_text("12 results")
 
     # Open and read.
@@ -253,18 +257,19 @@ def test_a_reader_can_find_narrow_open_and_read_an_article_with_only_the_keyboar
     page.keyboard.press("Enter")
     expect(result_count(page)).to_have_text("30 results, showing 21–30")
 
-    # Narrow: Tab on to the AFP checkbox, Space ticks it; the page reloads with the focus back
-    # on the checkbox, so the reader does not lose their place.
-    press_until_focused(page, facet(page, "Source", "AFP (12)"))
+    # Narrow: the filters come before the results; Shift+Tab back to the AFP checkbox, Space
+    # ticks it (nothing reloads), then Tab on to "Apply filters" and Enter.
+    press_until_focused(page, facet(page, "Source", "AFP (12)"), "Shift+Tab")
     page.keyboard.press("Space")
+    expect(facet(page, "Source", "AFP (12)")).to_be_checked()
+    expect(result_count(page)).to_have_text("30 results, showing 21–30")
+    press_until_focused(page, page.get_by_role("button", name="Apply filters"))
+    page.keyboard.press("Enter")
     expect(result_count(page)).to_have_text("12 results")
     expect(chip(page, "Source", "AFP")).to_be_visible()
-    expect(facet(page, "Source", "AFP (12)")).to_be_focused()
 
-    # Open and read: back up (Shift+Tab) from the facets to the article's link, Enter.
-    press_until_focused(
-        page, page.locator("#results").get_by_role("link", name=glacier.title), "Shift+Tab"
-    )
+    # Open and read: Tab on past the filters to the article's link, Enter.
+    press_until_focused(page, page.locator("#results").get_by_role("link", name=glacier.title))
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text(glacier.title)
     expect(page.locator("#article-body")).to_contain_text("the glacier stayed until noon")
