@@ -325,6 +325,8 @@ def matching_ids(query: SearchQuery, limit: int) -> Matches:
     """
     query, _ = _normalise(query)
     parsed = query_language.parse(query.q)
+    if _nothing_left(parsed):  # as on the page: a repair that left nothing finds nothing
+        return Matches(0, [])
     sort = effective_sort(query.sort, has_words=parsed.node is not None)
     backend = get_backend()
     try:

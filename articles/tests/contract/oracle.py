@@ -4,7 +4,8 @@ It shares nothing with a backend's matching, ranking or counting. It splits each
 words itself, asks the backend only what index term a single word becomes (``term_for``: the
 analyser's stemming, accent folding and stop words are not worth re-implementing), and then
 walks the parsed query tree over every document, one document at a time. Facet counts are
-counted here too, each with its own selection left out, as the search page promises.
+counted here too, each with its own selection left out (a date facet also without the finer
+date parts its links drop), as the search page promises.
 
 A backend under test must agree with it exactly: the same article ids, the same total, the
 same facet values and counts.
@@ -29,6 +30,11 @@ WORD = re.compile(r"[\w*]+(?:\.?[\w*]+)*")
 TEXT_FIELDS = ("title", "body")
 LABEL_FIELDS = ("source", "section")
 DATE_FACETS = ("year", "month", "day")
+#: Which selections a facet is counted without: its own, and for a date facet the finer date
+#: parts too, because choosing another year drops the month and day (and another month the
+#: day): a count equals the total its link lands on.
+WIDER = {"source": {"source"}, "section": {"section"}, "year": {"year", "month", "day"},
+         "month": {"month", "day"}, "day": {"day"}}  # fmt: skip
 
 
 class Unsupported(Exception):
@@ -168,7 +174,8 @@ class Oracle:
         final = {d.id for d in matched if all(t(d) for t in tests.values())}
         facets = {}
         for name in self.facet_names(query):
-            pool = [d for d in matched if all(t(d) for f, t in tests.items() if f != name)]
+            left_out = WIDER[name]
+            pool = [d for d in matched if all(t(d) for f, t in tests.items() if f not in left_out)]
             counts = Counter(k for k in map(lambda d: self.facet_key(name, d), pool) if k)
             chosen = self.selected(name, query)
             facets[name] = {
