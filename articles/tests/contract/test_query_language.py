@@ -4,6 +4,8 @@ malformed text finds once the parser has repaired it."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from articles.search import SearchQuery, search
@@ -182,3 +184,14 @@ def test_impossible_month_is_ignored_with_a_message(add_article):
     add_article("Two", published=day(2016))
     results = search(SearchQuery(year=2015, month=13))
     assert results.total == 1 and "month does not exist" in results.error
+
+
+@pytest.mark.parametrize("text", ["¼", "½ the", "²", "zzyzx the"])
+def test_a_word_no_article_holds_finds_nothing_and_a_dropped_one_narrows_nothing(
+    backend, two_articles, text
+):
+    """What counts as a word is the backend's analysis (``term_for``): Whoosh drops ``¼``,
+    PostgreSQL keeps it. A kept word no article holds finds nothing; text whose every word is
+    dropped (stop words) narrows nothing. An engine must not drop a word it reports as kept."""
+    kept = [word for word in re.findall(r"\w+", text) if backend.term_for(word)]
+    assert search(SearchQuery(q=text)).total == (0 if kept else 2)

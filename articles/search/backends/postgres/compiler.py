@@ -19,6 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from ... import query as q
+from .analysis import lexeme
 
 #: The text search configuration the migration creates (unaccent, then English stemming).
 CONFIG = "newsarchive"
@@ -146,7 +147,9 @@ class Compiler:
         if isinstance(node, (q.Term, q.Phrase)):
             tsquery = self.analysed[node.text].tsquery
             if not tsquery:
-                return EVERYTHING  # only stop words: they narrow nothing (as in Whoosh)
+                # Only stop words narrow nothing (as in Whoosh); a word PostgreSQL's parser
+                # drops (``¼``) is still a word the archive does not hold.
+                return EVERYTHING if only_stop_words(node.text) else NOTHING
             return self.leaf(tsquery, fieldname, lexemes(tsquery), positive)
         if isinstance(node, q.Prefix):
             analysed = self.analysed[node.text]
@@ -275,3 +278,8 @@ def texts_to_analyse(node: q.Node | None) -> set[str]:
 
     walk(node)
     return out
+
+
+def only_stop_words(text: str) -> bool:
+    """Whether every word of ``text`` is a stop word (by the backend's own stop list)."""
+    return all(lexeme(word) is None for word in re.findall(r"\w+", text))
