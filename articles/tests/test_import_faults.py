@@ -215,7 +215,23 @@ def test_kill_9_leaves_no_process_and_a_rerun_finishes(site, moment):
     process.wait(HANG_GUARD)
     assert workers, "the import had no sub-writers when it was killed"
     assert not wait_gone(workers), "sub-writers outlived the killed import"
+    assert not wait_gone(running_on(site["corpus"])), "a process of the import outlived it"
     rerun_completes(site)
+
+
+def running_on(corpus: Path) -> set[int]:
+    """Every process whose command line names this corpus: the import and anything it forked,
+    including a sub-writer being forked at the moment of the kill."""
+    found = set()
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                cmdline = Path(f"/proc/{name}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if str(corpus).encode() in cmdline:
+                found.add(int(name))
+    return found
 
 
 def test_sigterm_stops_like_ctrl_c(site):
@@ -231,6 +247,7 @@ def test_sigterm_stops_like_ctrl_c(site):
     assert "SIGTERM: finished batches are saved" in stderr
     assert "Traceback" not in stderr
     assert not wait_gone(workers)
+    assert not wait_gone(running_on(site["corpus"]))
     rerun_completes(site)
 
 
@@ -269,6 +286,7 @@ def test_full_disk_ends_with_one_line_and_a_rerun_finishes(site, tiny_index_disk
     _, stderr = process.communicate(timeout=HANG_GUARD)
     assert_stopped_with_one_line(process, stderr, "No space left on device")
     assert not wait_gone(workers)
+    assert not wait_gone(running_on(site["corpus"]))
     assert_no_stray_files(site["index"])
     assert indexed_ids(site) <= database_ids(site)  # no index document without its article
     tiny_index_disk()
@@ -282,6 +300,7 @@ def test_a_sub_writer_killed_ends_the_import_with_one_line(site):
     _, stderr = process.communicate(timeout=HANG_GUARD)
     assert_stopped_with_one_line(process, stderr, "killed by signal 9")
     assert not wait_gone(workers)
+    assert not wait_gone(running_on(site["corpus"]))
     rerun_completes(site)
 
 

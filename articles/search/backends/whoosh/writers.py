@@ -70,6 +70,16 @@ def process_start(pid: int) -> int | None:
     return int(fields[19])  # field 22 of proc(5); fields[0] is field 3 (state)
 
 
+def is_alive(pid: int) -> bool:
+    """Whether a process runs; a zombie (dead, not yet reaped by its parent) does not."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            state = stat.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in (b"Z", b"X")
+
+
 def is_running(pid: int, start: int | None) -> bool:
     """Whether the process that had this pid and start time still runs."""
     return start is not None and process_start(pid) == start
@@ -82,8 +92,8 @@ def die_with_parent(parent_pid: int) -> None:
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent_pid and process_start(parent_pid) is None:
-        os._exit(1)
+    if os.getppid() != parent_pid and not is_alive(parent_pid):
+        os._exit(1)  # killed while forking us: it may still be a zombie, which counts as gone
 
 
 def drop_inherited_lock(lock_path: str) -> None:
