@@ -9,7 +9,7 @@ import pytest
 
 from bench import corpus
 from bench.measure import percentile, read_through
-from bench.run import render
+from bench.report import render
 
 
 def _files(folder: Path) -> dict[str, bytes]:
