@@ -8,15 +8,15 @@ any backend must do, not how Whoosh does it; Whoosh internals are tested in
 ``test_search_backend.py``.
 
 Two guards make a failing search fail the test: every test asserts exact results (mostly
-against ``oracle.py``, a brute-force evaluator in plain Python), and ``search_never_fails``
-fails any test during which the search service logged an error (``search()`` raises
+against ``oracle.py``, a brute-force evaluator in plain Python), and the suite-wide
+``fail_on_search_failure`` (``articles/tests/conftest.py``) fails any test during which the
+search service logged an error (``search()`` raises
 ``SearchUnavailable`` on a backend's failure, but lookups such as related articles degrade
 quietly and only log).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -72,27 +72,3 @@ def backend(request, settings, tmp_path: Path, db) -> Iterator[SearchBackend]:
     backend.clear()
     yield backend
     reset_backend()
-
-
-class _Recorder(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@pytest.fixture(autouse=True)
-def search_never_fails() -> Iterator[None]:
-    """Fail the test when the search service logged an error (a search or lookup that crashed)."""
-    logger = logging.getLogger("articles.search")
-    recorder = _Recorder()
-    logger.addHandler(recorder)
-    try:
-        yield
-    finally:
-        logger.removeHandler(recorder)
-    if recorder.records:
-        first = recorder.records[0]
-        pytest.fail(f"the search service logged an error: {first.getMessage()}", pytrace=False)

@@ -21,7 +21,6 @@ import heapq
 import math
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -30,6 +29,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router, transaction
 
 from ... import query as q
+from ...cache import LRU
 from ...facets import FacetCounts
 from ...spelling import MAX_EDIT_CHARS, edit_distance, edits1, replace_word
 from .. import BackendResults, BulkIndexer, Filters, SearchBackend
@@ -61,31 +61,6 @@ _STOP_GAP = re.compile(r"(?<=') <\d+> (?=')")
 FACET_COLUMNS = ("source", "section", "year", "month", "day")
 
 
-class _LRU:
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.data: OrderedDict[Any, Any] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: Any) -> Any:
-        with self.lock:
-            if key not in self.data:
-                return None
-            self.data.move_to_end(key)
-            return self.data[key]
-
-    def put(self, key: Any, value: Any) -> None:
-        with self.lock:
-            self.data[key] = value
-            self.data.move_to_end(key)
-            while len(self.data) > self.capacity:
-                self.data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.data.clear()
-
-
 class PostgresBackend(SearchBackend):
     """Search with PostgreSQL full-text search; reads go where the database router sends them."""
 
@@ -104,8 +79,8 @@ class PostgresBackend(SearchBackend):
                 f"PostgreSQL (the {alias!r} database is {vendor})."
             )
         self.tz = timezone.get_default_timezone()
-        self._analysed = _LRU(8192)
-        self._results = _LRU(RESULT_CACHE_SIZE)
+        self._analysed = LRU(8192)
+        self._results = LRU(RESULT_CACHE_SIZE)
         self._per_version: dict[str, Any] = {}
         self._version: int | None = None
         self._lock = threading.Lock()

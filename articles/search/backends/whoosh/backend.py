@@ -20,11 +20,12 @@ import numpy as np
 from whoosh import index
 
 from ... import query as q
+from ...cache import LRU
 from ...rules import RELATED_COUNT
 from .. import BackendResults, Filters, SearchBackend
 from . import buffers
 from .schema import analyze, build_schema, updated_from_micros
-from .segments import LRU, POSTINGS_CACHE_ENTRIES, Segment
+from .segments import POSTINGS_CACHE_ENTRIES, Segment
 from .snapshot import Snapshot
 from .spelling import suggest
 from .writing import IndexWriting

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ... import query as q
+from ...cache import LRU
 from ...facets import FacetCounts
 from ...rules import (
     OLDEST,
@@ -37,7 +38,7 @@ from .. import BackendResults, Filters
 from .phrases import phrase_docs
 from .ranking import RANKING, Ranking
 from .schema import ANALYZER, TITLE_WEIGHT, analyze, fold
-from .segments import LRU, Segment
+from .segments import Segment
 from .spelling import expand_fuzzy
 
 #: Most index terms a prefix (``econom*``) expands to, the most frequent.
