@@ -44,10 +44,10 @@ from django.utils.module_loading import import_string
 
 from . import query as query_language
 from .backends import BulkIndexer, Filters, SearchBackend
-from .errors import IndexLockedError, IndexWriteError
+from .errors import IndexLockedError, IndexWriteError, SearchUnavailable
 from .facets import FacetCounts, FacetValue, facet_results, facets_for
 from .highlight import highlight, make_matcher, snippet
-from .outage import OutageLog, SearchUnavailable
+from .outage import OutageLog
 from .rules import (
     DEFAULT_PER_PAGE,
     MAX_PAGE,
@@ -198,14 +198,9 @@ def search(query: SearchQuery) -> SearchResults:
         )  # fmt: skip
     facet_names = [f.name for f in facets_for(query)]
     offset = (query.page - 1) * per_page
-    backend = get_backend()
-    try:
-        _check_reachable(backend)
+    with _index_answers() as backend:
         found = backend.search(parsed, _filters(query), sort, offset, per_page, facet_names)
         found.facets.update(_wider_date_counts(backend, parsed, query))
-    except Exception as error:
-        raise _outage.failed(error) from error
-    _outage.succeeded()
     hits = _hits(found.ids, found.terms, backend, parsed)
     pages = max(1, math.ceil(found.total / per_page)) if found.total else 0
     return SearchResults(
@@ -277,13 +272,8 @@ def facet_counts(query: SearchQuery, names: Iterable[str]) -> dict[str, FacetCou
     parsed = query_language.parse(query.q)
     if _nothing_left(parsed):
         return {}
-    backend = get_backend()
-    try:
-        _check_reachable(backend)
+    with _index_answers() as backend:
         found = backend.search(parsed, _filters(query), NEWEST, 0, 1, list(names))
-    except Exception as error:
-        raise _outage.failed(error) from error
-    _outage.succeeded()
     return found.facets
 
 
@@ -291,6 +281,19 @@ def date_counts(query: SearchQuery, kind: str) -> dict[int, int]:
     """Matches of ``query`` per ``kind`` ("year", "month" or "day") within its period."""
     counts = facet_counts(query, [kind]).get(kind, [])
     return {int(value): int(count) for value, _, count in counts if count}
+
+
+@contextlib.contextmanager
+def _index_answers() -> Iterator[SearchBackend]:
+    """The backend, for one question to the index: any failure there is an outage, raised as
+    ``SearchUnavailable`` and logged once per cause; a success after one logs the recovery."""
+    backend = get_backend()
+    try:
+        _check_reachable(backend)
+        yield backend
+    except Exception as error:
+        raise _outage.failed(error) from error
+    _outage.succeeded()
 
 
 def _check_reachable(backend: SearchBackend) -> None:
@@ -328,13 +331,8 @@ def matching_ids(query: SearchQuery, limit: int) -> Matches:
     if _nothing_left(parsed):  # as on the page: a repair that left nothing finds nothing
         return Matches(0, [])
     sort = effective_sort(query.sort, has_words=parsed.node is not None)
-    backend = get_backend()
-    try:
-        _check_reachable(backend)
+    with _index_answers() as backend:
         found = backend.search(parsed, _filters(query), sort, 0, max(limit, 1), ())
-    except Exception as error:
-        raise _outage.failed(error) from error
-    _outage.succeeded()
     return Matches(found.total, found.ids[: max(limit, 0)])
 
 
@@ -497,15 +495,11 @@ def more_like_this(article_id: int, limit: int = RELATED_COUNT) -> list[int]:
 
     During an outage: none (a sidebar must never break an article page), logged once.
     """
-    backend = get_backend()
     try:
-        _check_reachable(backend)
-        ids = backend.more_like_this(article_id, limit)
-    except Exception as error:
-        _outage.failed(error)
+        with _index_answers() as backend:
+            return backend.more_like_this(article_id, limit)
+    except SearchUnavailable:
         return []
-    _outage.succeeded()
-    return ids
 
 
 def indexed_ids() -> set[int]:

@@ -12,3 +12,10 @@ class IndexWriteError(RuntimeError):
 
 class IndexLockedError(IndexWriteError):
     """Another writer held the index lock for too long."""
+
+
+class SearchUnavailable(RuntimeError):
+    """The search index cannot be reached (missing, unreadable, corrupt): search is down.
+
+    Raised by ``articles.search.search()``; the message is for operators, not readers.
+    """

@@ -12,14 +12,9 @@ from __future__ import annotations
 import logging
 import threading
 
+from .errors import SearchUnavailable
+
 logger = logging.getLogger("articles.search")
-
-
-class SearchUnavailable(RuntimeError):
-    """The search index cannot be reached (missing, unreadable, corrupt): search is down.
-
-    Raised by ``articles.search.search()``; the message is for operators, not readers.
-    """
 
 
 class OutageLog:
