@@ -108,7 +108,20 @@ class PostgresRun:
         self._admin(f'CREATE DATABASE "{self.name}"')
 
     def drop(self) -> None:
-        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        """Drop the run's database; a lingering session of another role is waited for.
+
+        FORCE cannot end sessions of a role the bench's user is not a member of (for
+        example an autovacuum worker started after a big import), so those are retried a
+        few times and then left behind with a warning rather than ending the bench.
+        """
+        for attempt in range(10):
+            try:
+                self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+                return
+            except self.psycopg.errors.InsufficientPrivilege as exc:
+                reason = str(exc).splitlines()[0]
+                time.sleep(1 + attempt)
+        log(f"database {self.name} left behind: {reason}")
 
     def scalar(self, sql: str) -> Any:
         try:
