@@ -24,7 +24,7 @@ import numpy as np
 
 from ... import query as q
 from ...cache import LRU
-from ...facets import FacetCounts
+from ...facets import FacetCounts, counted_without
 from ...rules import (
     OLDEST,
     RELEVANCE,
@@ -404,12 +404,14 @@ class Snapshot:
     def facet_counts(
         self, base: np.ndarray, masks: dict[str, np.ndarray], names: Iterable[str]
     ) -> dict[str, FacetCounts]:
-        """Counts per facet over ``base`` and every filter except the facet's own."""
+        """Counts per facet over ``base`` and every filter the facet is not counted without
+        (``facets.counted_without``: its own, and a date facet's finer parts)."""
         out: dict[str, FacetCounts] = {}
         for name in names:
+            left_out = counted_without(name)
             mask = base
             for other, m in masks.items():
-                if other != name:
+                if other not in left_out:
                     mask = mask & m
             if name in ("source", "section"):
                 ords, labels = self.labels[name]
