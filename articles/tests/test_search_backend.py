@@ -541,11 +541,6 @@ def assert_fuzzy_expansion(snap, typed: str, maxdist: int) -> None:
     assert set(spelling.expand_fuzzy(snap, typed, maxdist)) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a segment without any dated article reads its missing days as -1, not 0 "
-    "(harmless today: every reader of the day column checks day > 0)",
-)
 def test_a_segment_of_undated_articles_reads_day_zero(add_article):
     add_article("Undated", published=None)
     add_article("Dated")
