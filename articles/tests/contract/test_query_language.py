@@ -101,6 +101,15 @@ def test_date_range_in_the_query(add_article):
     assert titles(results) == ["March"]
 
 
+def test_a_date_group_in_the_query_reads_its_dates(add_article):
+    add_article("March", body="Text.", published=day(1987, 3, 15))
+    add_article("April", body="Text.", published=day(1987, 4, 1))
+    add_article("Later", body="Text.", published=day(2015, 6, 1))
+    assert titles(search(SearchQuery(q="published:(2015)"))) == ["Later"]
+    results = search(SearchQuery(q="published:(1987-03 OR 2015)", sort="oldest"))
+    assert titles(results) == ["March", "Later"]
+
+
 # --- analysis ------------------------------------------------------------------------------------
 
 
