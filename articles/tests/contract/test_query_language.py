@@ -94,6 +94,13 @@ def test_fuzzy_finds_near_spellings(add_article):
     assert titles(search(SearchQuery(q="presdent~"))) == ["President visits"]
 
 
+def test_a_word_only_titles_hold_is_found_by_fuzzy_and_prefix_queries(add_article):
+    add_article("Harbour reopens", body="The port was closed for a week.")
+    add_article("Other", body="Nothing here.")
+    for text in ("habour~", "harbur~", "title:habour~", "harb*", "title:harb*"):
+        assert titles(search(SearchQuery(q=text))) == ["Harbour reopens"], text
+
+
 def test_date_range_in_the_query(add_article):
     add_article("March", body="Text.", published=day(1987, 3, 15))
     add_article("April", body="Text.", published=day(1987, 4, 1))

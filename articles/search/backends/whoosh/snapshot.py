@@ -294,7 +294,8 @@ class Snapshot:
         if isinstance(node, q.Prefix):
             return self.any_of(self.expand_prefix(node.text), fieldnames, terms)
         if isinstance(node, q.Fuzzy):
-            return self.any_of(expand_fuzzy(self, node.text, node.maxdist), fieldnames, terms)
+            words = expand_fuzzy(self, node.text, node.maxdist, fieldnames)
+            return self.any_of(words, fieldnames, terms)
         return self.blank()
 
     def word(self, text: str, fieldnames: tuple[str, ...], terms: set[str]) -> Match:
