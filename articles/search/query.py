@@ -325,6 +325,11 @@ class _Parser:
             return None
         if fieldname == "published":
             return self.date_value(text)
+        if not _has_word(text):
+            # Punctuation alone ("!!!") analyses to nothing, and a phrase of nothing would
+            # match every article: the reader typed something, so say it was dropped.
+            self.note(f"The quoted “{text}” held no words to search for; it was ignored.")
+            return None
         if not self.count_clause():
             return None
         if fieldname in LABEL_FIELDS:

@@ -150,6 +150,14 @@ def test_unbalanced_quote_runs_to_the_end():
     assert "quotation mark" in " ".join(parsed.messages)
 
 
+def test_a_quoted_run_of_punctuation_is_dropped_with_a_message():
+    for text in ('"!!!"', '"..."', '"!!! ???"', 'title:"--"'):
+        parsed = parse(text)
+        assert parsed.node is None, text
+        assert "held no words" in " ".join(parsed.messages), text
+    assert parse('oil "!!!"').node == Term("oil")
+
+
 def test_unclosed_bracket_is_closed():
     parsed = parse("(oil OR gas")
     assert parsed.node == Or((Term("oil"), Term("gas")))

@@ -181,6 +181,11 @@ def two_articles(add_article):
         ("\x00\x01", 2, None),
         ("source:", 1, None),
         ("-", 2, None),
+        ('"!!!"', 0, "held no words"),
+        ('"..."', 0, "held no words"),
+        ('"!!! ???"', 0, "held no words"),
+        ('title:"--"', 0, "held no words"),
+        ('oil "!!!"', 1, "held no words"),
     ],
     ids=lambda value: value[:20] if isinstance(value, str) else None,
 )
