@@ -7,8 +7,9 @@ time in Python, and grouping walks the match set again: at 30,000 articles that 
 A ``Snapshot`` keeps each document's article id, source and section ordinal, publication day,
 timestamps and field lengths as arrays, concatenated from its segments. A query tree is
 evaluated with dense boolean masks, scored with BM25 in one vectorised pass, facets are
-counted with ``np.bincount`` (each without its own selection), filters are masks, the empty
-query is the live mask, and ordering is a partial sort of the best ``ORDER_DEPTH``.
+counted with ``np.bincount`` (each without the selections ``facets.counted_without`` names),
+filters are masks, the empty query is the live mask, and ordering is a partial sort of the
+best ``ORDER_DEPTH``.
 """
 
 from __future__ import annotations
