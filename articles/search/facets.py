@@ -51,7 +51,8 @@ def month_name(month: int) -> str:
 
 
 #: The date facets, coarsest first. Choosing another value of one drops the finer parts chosen
-#: within it (``forms.search_url``: another year drops the month and day).
+#: within it (``forms.search_url``: another year drops the month and day), so its counts
+#: leave them out too (``counted_without``).
 DATE_PARTS = ("year", "month", "day")
 
 
