@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from articles.search import SearchQuery
+from articles.search.facets import DATE_PARTS
 from articles.search.rules import (
     DEFAULT_PER_PAGE,
     MAX_PAGE,
@@ -214,10 +215,9 @@ def search_url(query: SearchQuery, **changes: Any) -> str:
     """
     if changes and "page" not in changes:
         changes["page"] = 1
-    if changes.get("year", query.year) != query.year:
-        changes.setdefault("month", None)
-    if changes.get("month", query.month) != query.month:
-        changes.setdefault("day", None)
+    for coarser, finer in zip(DATE_PARTS, DATE_PARTS[1:], strict=False):
+        if changes.get(coarser, getattr(query, coarser)) != getattr(query, coarser):
+            changes.setdefault(finer, None)
     if changes:
         query = dataclasses.replace(query, **changes)
     params = search_params(query)

@@ -3,7 +3,9 @@
 Examples tuned to one seed article find one article (or none) in any other archive; these are
 built from the words, sources, sections and years the archive holds, and each is kept only if
 the search service finds it more than once (else the fixed example of that kind stands in).
-They are worked out once per state of the archive (its article count and newest change).
+They are worked out once per state of the archive (its article count and newest change). The
+zero-results page suggests a few of the same examples (``tips``), so both pages teach with
+queries that find something here.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class Example:
 
     query: str
     meaning: str
+    #: What the example shows, for pages that pick one ("fuzzy", "either", "prefix").
+    kind: str = ""
 
     @property
     def url(self) -> str:
@@ -77,7 +81,7 @@ def sections(v: Vocabulary) -> list[tuple[str, list[Example]]]:
         (
             "Either, or and not",
             [
-                Example(f"{first} OR {second}", "Either word (OR must be in capitals)."),
+                Example(f"{first} OR {second}", "Either word (OR must be in capitals).", "either"),
                 Example(f"{v.word} NOT {v.other_word}", "The first word but never the second."),
                 Example(f"{v.word} -{v.other_word}", "The same, written with a minus sign."),
                 Example(f"({first} OR {second}) {v.word}", "Brackets group alternatives."),
@@ -98,8 +102,10 @@ def sections(v: Vocabulary) -> list[tuple[str, list[Example]]]:
         (
             "Word endings and spelling",
             [
-                Example(f"{prefix}*", f"Any word starting {prefix}: {v.word} among them."),
-                Example(f"{misspelt}~", f"Words spelt nearly like it: {v.word}."),
+                Example(
+                    f"{prefix}*", f"Any word starting {prefix}: {v.word} among them.", "prefix"
+                ),
+                Example(f"{misspelt}~", f"Words spelt nearly like it: {v.word}.", "fuzzy"),
             ],
         ),
         (
@@ -148,6 +154,12 @@ def help_sections() -> list[tuple[str, list[Example]]]:
             except SearchUnavailable:
                 return FIXED
         return _cache[key]
+
+
+def tips() -> dict[str, Example]:
+    """The help's examples by kind ("fuzzy", "either", "prefix"): what the
+    zero-results page suggests trying, drawn from the archive as the help page's are."""
+    return {e.kind: e for _, group in help_sections() for e in group if e.kind}
 
 
 def vocabulary() -> Vocabulary:

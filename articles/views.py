@@ -40,7 +40,7 @@ from django.views.generic import (
 )
 
 from articles.forms import SearchForm, search_url
-from articles.help_examples import help_sections
+from articles.help_examples import help_sections, tips
 from articles.models import NEWEST_FIRST, Article, Section, Source
 from articles.search import (
     SearchQuery,
@@ -174,10 +174,13 @@ def search_page(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
     valid = form.is_valid()
     query = form.to_query()
+    results = search(query)  # an outage: SearchOutageMiddleware's 503
     context = {
         "form": form,
         "form_error": "" if valid else form.error_message(),
-        **page_context(query, search(query)),  # an outage: SearchOutageMiddleware's 503
+        # Nothing found: examples of what to try, the help page's, so they find something.
+        "tips": tips() if not results.total else {},
+        **page_context(query, results),
     }
     return render(request, "articles/search.html", context, status=200 if valid else 400)
 

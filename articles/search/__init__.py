@@ -200,7 +200,6 @@ def search(query: SearchQuery) -> SearchResults:
     offset = (query.page - 1) * per_page
     with _index_answers() as backend:
         found = backend.search(parsed, _filters(query), sort, offset, per_page, facet_names)
-        found.facets.update(_wider_date_counts(backend, parsed, query))
     hits = _hits(found.ids, found.terms, backend, parsed)
     pages = max(1, math.ceil(found.total / per_page)) if found.total else 0
     return SearchResults(
@@ -231,34 +230,6 @@ def _nothing_left(parsed: query_language.ParsedQuery) -> bool:
     drops without a repair (a lone ``-``), still lists the archive.
     """
     return parsed.node is None and bool(parsed.messages) and bool(parsed.text.strip())
-
-
-def _wider_date_counts(
-    backend: SearchBackend, parsed: query_language.ParsedQuery, query: SearchQuery
-) -> dict:
-    """Year and month counts that match where their links lead.
-
-    Choosing another year drops the month and day (``forms.search_url``), and choosing another
-    month drops the day, so the year facet is counted without the month and day, and the month
-    facet without the day; the backend counts each facet without only its own selection.
-    """
-    wider = {}
-    if query.month is not None:
-        wider.update(_date_facet(backend, parsed, query, "year", year=None, month=None, day=None))
-    if query.day is not None:
-        wider.update(_date_facet(backend, parsed, query, "month", month=None, day=None))
-    return wider
-
-
-def _date_facet(
-    backend: SearchBackend,
-    parsed: query_language.ParsedQuery,
-    query: SearchQuery,
-    name: str,
-    **without: None,
-) -> dict:
-    filters = _filters(replace(query, **without))
-    return backend.search(parsed, filters, NEWEST, 0, 1, [name]).facets
 
 
 def facet_counts(query: SearchQuery, names: Iterable[str]) -> dict[str, FacetCounts]:

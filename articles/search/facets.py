@@ -3,14 +3,14 @@
 Shaped like Datasette's facets: a small class per kind of facet, and results as plain data
 (``FacetValue``: value, label, count, selected, and ``toggle``, the change to the search that
 selects or unselects the value). A backend only counts: it returns ``(value, label, count)``
-triples per facet, each facet counted as if its own selection were absent (so a reader can
-widen a choice as easily as narrow it). The search service widens the year and month counts
-further, to match where their links lead: another year drops the month and day, another month
-the day (``search._wider_date_counts``). This module does the rest, in one place for the search
-page, the JSON API and the date archive: which facets apply (month only once a year is chosen,
-day only once a month is), their titles, which values are selected (a selected value the
-counts no longer mention stays listed at count 0, so it can be unselected), how values are
-labelled and in what order they come.
+triples per facet, each facet counted without the selections ``counted_without`` names: its
+own (so a reader can widen a choice as easily as narrow it), and for the year and month the
+finer date parts too, to match where their links lead (another year drops the month and day,
+another month the day). This module does the rest, in one place for the search page, the JSON
+API and the date archive: which facets apply (month only once a year is chosen, day only once
+a month is), their titles, which values are selected (a selected value the counts no longer
+mention stays listed at count 0, so it can be unselected), how values are labelled and in
+what order they come.
 
 To add a facet: a ``Facet`` subclass in ``FACETS`` here, its counts in each backend (named by
 ``Facet.name``), and the ``SearchQuery`` field and form parameter it narrows by.
@@ -48,6 +48,24 @@ class FacetValue:
 def month_name(month: int) -> str:
     """The name of a month (1-12) in the site's language; other numbers as digits."""
     return str(MONTHS.get(month, month))
+
+
+#: The date facets, coarsest first. Choosing another value of one drops the finer parts chosen
+#: within it (``forms.search_url``: another year drops the month and day), so its counts
+#: leave them out too (``counted_without``).
+DATE_PARTS = ("year", "month", "day")
+
+
+def counted_without(name: str) -> frozenset[str]:
+    """The selections facet ``name`` is counted without, so that each count equals the total
+    its link lands on: its own selection, and for a date facet the finer date parts as well
+    (the year counts ignore a chosen month and day, the month counts a chosen day).
+
+    Every backend leaves these out when counting (``SearchBackend.search``).
+    """
+    if name in DATE_PARTS:
+        return frozenset(DATE_PARTS[DATE_PARTS.index(name) :])
+    return frozenset({name})
 
 
 class Facet:

@@ -169,6 +169,9 @@ class _Parser:
         self.clauses = 0
         self.expansions = 0
         self.depth = 0
+        #: Inside ``published:( … )``: its values are dates, read as such (as words they
+        #: would be terms of a field that holds none, and match nothing).
+        self.in_date_group = False
 
     def note(self, message: str) -> None:
         if message not in self.messages:
@@ -263,12 +266,16 @@ class _Parser:
         tok = self.peek()
         if tok is None:
             return None
+        if fieldname is None and self.in_date_group:
+            fieldname = "published"
         if tok.kind == "lparen":
             self.take()
             if self.depth >= 8:
                 self.note("Brackets were nested too deeply; the inner ones were ignored.")
             self.depth += 1
+            outer, self.in_date_group = self.in_date_group, fieldname == "published"
             node = self.or_expr()
+            self.in_date_group = outer
             self.depth -= 1
             closed = self.peek() is not None and self.peek().kind == "rparen"
             if closed:
@@ -318,6 +325,11 @@ class _Parser:
             return None
         if fieldname == "published":
             return self.date_value(text)
+        if not _has_word(text):
+            # Punctuation alone ("!!!") analyses to nothing, and a phrase of nothing would
+            # match every article: the reader typed something, so say it was dropped.
+            self.note(f"The quoted “{text}” held no words to search for; it was ignored.")
+            return None
         if not self.count_clause():
             return None
         if fieldname in LABEL_FIELDS:

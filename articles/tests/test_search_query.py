@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -111,13 +110,32 @@ def test_reversed_date_range_is_swapped():
     assert parse("published:[2015 to 2014]").node == DateRange(date(2014, 1, 1), date(2015, 12, 31))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a group after published: keeps its words as terms of the date field, which match "
-    "nothing (published:(2015) finds no article)",
-)
 def test_a_date_field_group_reads_dates():
     assert parse("published:(2015)").node == DateRange(date(2015, 1, 1), date(2015, 12, 31))
+    assert parse("date:(2015-03 OR [2016 to 2017])").node == Or(
+        (
+            DateRange(date(2015, 3, 1), date(2015, 3, 31)),
+            DateRange(date(2016, 1, 1), date(2017, 12, 31)),
+        )
+    )
+    assert parse("published:(-2015)").node == And(
+        (MatchAll(), Not(DateRange(date(2015, 1, 1), date(2015, 12, 31))))
+    )
+
+
+def test_a_date_field_group_ends_at_its_bracket():
+    assert parse("published:(2015) cocoa").node == And(
+        (DateRange(date(2015, 1, 1), date(2015, 12, 31)), Term("cocoa"))
+    )
+    assert parse("published:(2015 title:cocoa)").node == And(
+        (DateRange(date(2015, 1, 1), date(2015, 12, 31)), Term("cocoa", "title"))
+    )
+
+
+def test_a_word_in_a_date_field_group_is_reported_and_dropped():
+    parsed = parse("published:(cocoa)")
+    assert parsed.node is None
+    assert "not a date" in " ".join(parsed.messages)
 
 
 def test_bad_date_is_reported():
@@ -130,6 +148,14 @@ def test_unbalanced_quote_runs_to_the_end():
     parsed = parse('"interest rates')
     assert parsed.node == Phrase("interest rates")
     assert "quotation mark" in " ".join(parsed.messages)
+
+
+def test_a_quoted_run_of_punctuation_is_dropped_with_a_message():
+    for text in ('"!!!"', '"..."', '"!!! ???"', 'title:"--"'):
+        parsed = parse(text)
+        assert parsed.node is None, text
+        assert "held no words" in " ".join(parsed.messages), text
+    assert parse('oil "!!!"').node == Term("oil")
 
 
 def test_unclosed_bracket_is_closed():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from html import unescape
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -436,6 +437,33 @@ def test_no_results_page_suggests_what_to_try(client, small_archive):
     assertContains(response, "No articles match “zanzibar”")
     assertContains(response, "Check the spelling")
     assertContains(response, 'href="/search/help/"')
+
+
+def test_no_results_page_suggests_the_help_pages_examples_drawn_from_the_archive(
+    client, add_article
+):
+    for n in range(3):
+        add_article(f"Harbour pilots strike again {n}", body=f"Dockers joined pilots. {n}",
+                    source="Lloyd's List", section="Shipping")  # fmt: skip
+    for n in range(2):
+        add_article(f"Cargo rates tumble {n}", body="Freight markets fell.")
+
+    response = search(client, q="zanzibar")
+
+    help_page = client.get(reverse("articles:search_help")).context["help_sections"]
+    examples = {e.query: e for _, group in help_page for e in group}
+    html = re.search(r'<section class="no-results" id="no-results".*?</section>',
+                     response.content.decode(), re.S).group()  # fmt: skip
+    for tip, ends_with in (("tip-fuzzy", "~"), ("tip-either", None), ("tip-prefix", "*")):
+        found = re.search(rf'<a href="([^"]*)" id="{tip}">([^<]*)</a>', html)
+        assert found, tip
+        href, query = (unescape(part) for part in found.groups())
+        assert query in examples, (tip, query)
+        assert href == examples[query].url
+        assert ends_with is None or query.endswith(ends_with)
+        assert search(client, q=query).context["results"].total >= 2, query
+    for fixed in ("presdent~", "oil OR gas", "econom*"):
+        assert fixed not in html
 
 
 def test_no_results_with_filters_links_to_the_search_without_them(client, small_archive):

@@ -143,7 +143,9 @@ class SearchBackend(ABC):
 
         Facet counts are disjunctive: each facet in ``facet_names`` ("source", "section",
         "year", "month", "day") is counted over the matches of the query and every filter
-        except that facet's own, so its other values show what choosing them too would add.
+        except those ``facets.counted_without`` names: the facet's own, so its other values
+        show what choosing them too would add, and for the year (month) also the month and
+        day (the day), which choosing another year (month) drops.
         Within a facet the chosen values combine with OR, across facets with AND; the day
         range (``day_from``/``day_to``) is no facet and always applies. Each facet's counts
         are ``(value, label, count)`` triples in any order, values with a count of zero

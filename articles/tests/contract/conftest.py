@@ -52,12 +52,7 @@ BACKEND_FACTORIES: dict[str, Callable[[Path, Any], None]] = {
 
 
 #: Contract tests a backend is known to fail, with why: run as strict xfails, so a fix shows.
-KNOWN_GAPS: dict[tuple[str, str], str] = {
-    (
-        "whoosh",
-        "test_an_article_added_twice_in_one_bulk_run_is_indexed_once",
-    ): "Whoosh's update_document cannot replace a document added earlier by the same writer",
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture(autouse=True, params=list(BACKEND_FACTORIES))

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from articles.search import SearchQuery, reset_backend, search
+from articles.search import SearchQuery, facet_counts, reset_backend, search
 
 from .support import day, facet, selected, titles
 
@@ -112,6 +112,24 @@ def test_year_facet_keeps_other_years_when_one_is_chosen(faceted):
     results = search(SearchQuery(year=2005))
     assert facet(results, "year") == {"1987": 2, "2004": 1, "2005": 3}
     assert selected(results, "year") == ["2005"]
+
+
+def test_date_facets_are_counted_without_the_finer_parts_their_links_drop(faceted):
+    # Another year drops the month and day, another month the day: each count is the total
+    # its link lands on. The source selection still narrows every date facet.
+    results = search(SearchQuery(sources=("BBC",), year=2005, month=6, day=3))
+    assert titles(results) == ["Story 2"]
+    assert facet(results, "year") == {"2004": 1, "2005": 2}
+    assert facet(results, "month") == {"June": 2}
+    assert facet(results, "day") == {"2": 1, "3": 1}
+    assert facet(results, "source") == {"BBC": 1}
+
+
+def test_facet_counts_alone_widen_the_date_facets_as_the_page_does(faceted):
+    counts = facet_counts(SearchQuery(year=2005, month=6, day=3), ["year", "month", "day"])
+    assert sorted(counts["year"]) == [("1987", "1987", 2), ("2004", "2004", 1), ("2005", "2005", 3)]
+    assert sorted(counts["month"]) == [("6", "6", 2), ("7", "7", 1)]
+    assert sorted(counts["day"]) == [("2", "2", 1), ("3", "3", 1)]
 
 
 def test_undated_articles_are_in_no_year(add_article):

@@ -94,11 +94,27 @@ def test_fuzzy_finds_near_spellings(add_article):
     assert titles(search(SearchQuery(q="presdent~"))) == ["President visits"]
 
 
+def test_a_word_only_titles_hold_is_found_by_fuzzy_and_prefix_queries(add_article):
+    add_article("Harbour reopens", body="The port was closed for a week.")
+    add_article("Other", body="Nothing here.")
+    for text in ("habour~", "harbur~", "title:habour~", "harb*", "title:harb*"):
+        assert titles(search(SearchQuery(q=text))) == ["Harbour reopens"], text
+
+
 def test_date_range_in_the_query(add_article):
     add_article("March", body="Text.", published=day(1987, 3, 15))
     add_article("April", body="Text.", published=day(1987, 4, 1))
     results = search(SearchQuery(q="published:[1987-03-01 to 1987-03-31]"))
     assert titles(results) == ["March"]
+
+
+def test_a_date_group_in_the_query_reads_its_dates(add_article):
+    add_article("March", body="Text.", published=day(1987, 3, 15))
+    add_article("April", body="Text.", published=day(1987, 4, 1))
+    add_article("Later", body="Text.", published=day(2015, 6, 1))
+    assert titles(search(SearchQuery(q="published:(2015)"))) == ["Later"]
+    results = search(SearchQuery(q="published:(1987-03 OR 2015)", sort="oldest"))
+    assert titles(results) == ["March", "Later"]
 
 
 # --- analysis ------------------------------------------------------------------------------------
@@ -165,6 +181,11 @@ def two_articles(add_article):
         ("\x00\x01", 2, None),
         ("source:", 1, None),
         ("-", 2, None),
+        ('"!!!"', 0, "held no words"),
+        ('"..."', 0, "held no words"),
+        ('"!!! ???"', 0, "held no words"),
+        ('title:"--"', 0, "held no words"),
+        ('oil "!!!"', 1, "held no words"),
     ],
     ids=lambda value: value[:20] if isinstance(value, str) else None,
 )

@@ -6,8 +6,9 @@ several stateless web servers can share one primary and its replicas.
 
 One statement answers a search: the matches are found once through the GIN index (only the
 narrow columns are kept, ``MATERIALIZED``), then one pass over them counts every facet at
-once (``GROUPING SETS``, each facet's key blanked on rows that fail another facet's
-selection, so each facet's counts ignore its own), and the page is ordered. Ranking every
+once (``GROUPING SETS``, each facet's key blanked on rows that fail a selection the facet is
+counted with, so each facet's counts ignore its own and, for the year and month, the finer
+date parts: ``facets.counted_without``), and the page is ordered. Ranking every
 match on the whole text would read every match's ``tsvector`` (kilobytes, out of line):
 instead the matches are ranked on ``lead_vector`` (title and the body's opening, stored in
 the row) and only the best ``RERANK_CANDIDATES`` are ranked again with ``ts_rank_cd`` on the
@@ -30,7 +31,7 @@ from django.db import connections, router, transaction
 
 from ... import query as q
 from ...cache import LRU
-from ...facets import FacetCounts
+from ...facets import FacetCounts, counted_without
 from ...spelling import MAX_EDIT_CHARS, edit_distance, edits1, replace_word
 from .. import BackendResults, BulkIndexer, Filters, SearchBackend
 from .analysis import fold, lexeme
@@ -313,7 +314,9 @@ class PostgresBackend(SearchBackend):
         ok = self._selections(filters)
 
         def others_ok(name: str) -> str:
-            return " AND ".join(s for n, s in ok.items() if n != name) or "TRUE"
+            """The selections a row must pass to count in facet ``name``."""
+            left_out = counted_without(name)
+            return " AND ".join(s for n, s in ok.items() if n not in left_out) or "TRUE"
 
         keys = [
             f"CASE WHEN {others_ok(name)} THEN {_FACET_VALUE[name]} END AS k_{name}"
@@ -329,8 +332,9 @@ class PostgresBackend(SearchBackend):
             sql, bounds = day_bounds(_day(filters.day_from), _day(filters.day_to), self.tz)
             where.append(sql)
             where_params.extend(bounds)
-        if len(ok) > 1:  # a row failing two selections counts nowhere
-            where.append(f"({' + '.join(f'({s})::int' for s in ok.values())}) >= {len(ok) - 1}")
+        counted = _any_of([others_ok(name) for name in facet_names] or [hit])
+        if counted != "TRUE":  # rows that are no hit and count in no facet are left out
+            where.append(counted)
         matches = (
             f"WITH m AS MATERIALIZED (SELECT {select} FROM articles_article a "
             "CROSS JOIN LATERAL (SELECT a.published AT TIME ZONE %s AS l) t "
@@ -518,6 +522,14 @@ _FACET_VALUE = {
     "month": "date_part('month', t.l)::int",
     "day": "date_part('day', t.l)::int",
 }
+
+
+def _any_of(conditions: list[str]) -> str:
+    """SQL true when one of the conditions is (each given once)."""
+    unique = list(dict.fromkeys(conditions))
+    if "TRUE" in unique:
+        return "TRUE"
+    return " OR ".join(f"({c})" for c in unique)
 
 
 def _zone_name(tz: Any) -> str:

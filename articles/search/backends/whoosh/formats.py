@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC
+from whoosh.columns import EmptyColumnReader
 from whoosh.util.numeric import byte_to_length
 
 #: The whoosh3 release these readers were written against and tested with.
@@ -58,8 +59,13 @@ def numeric_column(
     """A NumericColumn read in one slice (Whoosh would unpack it value by value).
 
     Documents without the field hold the column's "missing" value (the top of the unsigned
-    range); with ``missing_is_zero`` those read as 0, which our columns use for "none".
+    range); with ``missing_is_zero`` those read as 0, which our columns use for "none". A
+    segment where no document has the field has no column at all: Whoosh's stand-in answers
+    its default, the top of a 32-bit range for ``day``, which read as -1 once narrowed.
     """
+    if isinstance(reader, EmptyColumnReader):
+        missing = 0 if missing_is_zero else int(reader._default)
+        return np.full(doccount, missing, dtype=np.uint64).astype(dtype)
     try:
         code = reader._typecode
         width = reader._fixedlen

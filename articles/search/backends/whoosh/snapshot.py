@@ -7,8 +7,9 @@ time in Python, and grouping walks the match set again: at 30,000 articles that 
 A ``Snapshot`` keeps each document's article id, source and section ordinal, publication day,
 timestamps and field lengths as arrays, concatenated from its segments. A query tree is
 evaluated with dense boolean masks, scored with BM25 in one vectorised pass, facets are
-counted with ``np.bincount`` (each without its own selection), filters are masks, the empty
-query is the live mask, and ordering is a partial sort of the best ``ORDER_DEPTH``.
+counted with ``np.bincount`` (each without the selections ``facets.counted_without`` names),
+filters are masks, the empty query is the live mask, and ordering is a partial sort of the
+best ``ORDER_DEPTH``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 
 from ... import query as q
 from ...cache import LRU
-from ...facets import FacetCounts
+from ...facets import FacetCounts, counted_without
 from ...rules import (
     OLDEST,
     RELEVANCE,
@@ -294,7 +295,8 @@ class Snapshot:
         if isinstance(node, q.Prefix):
             return self.any_of(self.expand_prefix(node.text), fieldnames, terms)
         if isinstance(node, q.Fuzzy):
-            return self.any_of(expand_fuzzy(self, node.text, node.maxdist), fieldnames, terms)
+            words = expand_fuzzy(self, node.text, node.maxdist, fieldnames)
+            return self.any_of(words, fieldnames, terms)
         return self.blank()
 
     def word(self, text: str, fieldnames: tuple[str, ...], terms: set[str]) -> Match:
@@ -404,12 +406,14 @@ class Snapshot:
     def facet_counts(
         self, base: np.ndarray, masks: dict[str, np.ndarray], names: Iterable[str]
     ) -> dict[str, FacetCounts]:
-        """Counts per facet over ``base`` and every filter except the facet's own."""
+        """Counts per facet over ``base`` and every filter the facet is not counted without
+        (``facets.counted_without``: its own, and a date facet's finer parts)."""
         out: dict[str, FacetCounts] = {}
         for name in names:
+            left_out = counted_without(name)
             mask = base
             for other, m in masks.items():
-                if other != name:
+                if other not in left_out:
                     mask = mask & m
             if name in ("source", "section"):
                 ords, labels = self.labels[name]

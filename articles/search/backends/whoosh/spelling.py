@@ -25,21 +25,24 @@ SUGGEST_MAX_DF = 0
 SUGGEST_BELOW_TOTAL = 10
 
 
-def expand_fuzzy(snapshot: Snapshot, text: str, maxdist: int) -> list[str]:
-    """Stems of words within ``maxdist`` edits, as the index knows them; bounded.
+def expand_fuzzy(
+    snapshot: Snapshot, text: str, maxdist: int, fieldnames: tuple[str, ...] = q.TEXT_FIELDS
+) -> list[str]:
+    """Stems of words within ``maxdist`` edits, as the searched fields know them; bounded.
 
     The index holds stems, so edits of the typed word are stemmed and looked up
     (``presdent`` -> ``president`` -> ``presid``), and stems close to the typed word's
-    own stem are added from the term dictionary.
+    own stem are added from the term dictionary. Every searched field's vocabulary counts:
+    a word only titles hold (``habour~`` for a "Harbour" headline) must be found too.
     """
     folded = fold(text)
-    key = ("fuzzy", folded, maxdist)
+    key = ("fuzzy", folded, maxdist, fieldnames)
     hit = snapshot.terms.get(key)
     if hit is not None:
         return hit
     found: dict[str, int] = {}
     for stem in analyze(folded):
-        found[stem] = snapshot.doc_frequency("body", stem) + snapshot.doc_frequency("title", stem)
+        found[stem] = sum(snapshot.doc_frequency(f, stem) for f in fieldnames)
     if len(folded) > MAX_EDIT_CHARS:  # no real word is this long; edits would be costly
         snapshot.terms.put(key, list(found))
         return list(found)
@@ -49,9 +52,10 @@ def expand_fuzzy(snapshot: Snapshot, text: str, maxdist: int) -> list[str]:
         # (Whoosh's automaton is fast on one segment, slow across many).
         biggest = snapshot.biggest[0]
         for stem in analyze(folded)[:1]:
-            stems.update(biggest.terms_within("body", stem, maxdist))
+            for fieldname in fieldnames:
+                stems.update(biggest.terms_within(fieldname, stem, maxdist))
     for stem in stems - found.keys():
-        df = snapshot.probe_frequency("body", stem)
+        df = sum(snapshot.probe_frequency(f, stem) for f in fieldnames)
         if df:
             found[stem] = df
     words = heapq.nlargest(MAX_FUZZY_TERMS, (w for w in found if found[w]), key=found.get)

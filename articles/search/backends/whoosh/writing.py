@@ -77,11 +77,17 @@ class WhooshBulkIndexer(BulkIndexer):
         self._writer: Any = None
         self._pending = 0
         self._opened = 0.0
+        self._uncommitted: set[int] = set()  # ids the open writer holds
 
     def add(self, ids: Iterable[int], *, new: bool = False) -> None:
         ids = sorted({int(i) for i in ids})
         if not ids:
             return
+        if not self._uncommitted.isdisjoint(ids):
+            # Whoosh's update_document cannot replace a document its own writer still holds:
+            # commit it first, then update what is now in the index.
+            self.close()
+            new = False
         if self._writer is None:
             self._open(parallel=len(ids) >= BULK_PARALLEL_MIN)
         try:
@@ -91,6 +97,7 @@ class WhooshBulkIndexer(BulkIndexer):
             self.cancel()  # a writer that failed half-way must not be committed, nor hang
             raise
         self._pending += len(ids)
+        self._uncommitted.update(ids)
         waited = time.monotonic() - self._opened
         if self._pending >= BULK_COMMIT_DOCS or waited >= BULK_COMMIT_SECONDS:
             self.close()
@@ -116,6 +123,7 @@ class WhooshBulkIndexer(BulkIndexer):
 
     def close(self) -> None:
         writer, pending, self._writer, self._pending = self._writer, self._pending, None, 0
+        self._uncommitted = set()
         if writer is not None:
             logger.debug("index commit started (%d documents)", pending)
             commit(writer, mergetype=merge_tiny)
@@ -124,6 +132,7 @@ class WhooshBulkIndexer(BulkIndexer):
     def cancel(self) -> None:
         """Drop what was added since the last commit (a failed write, a failed reindex)."""
         writer, self._writer, self._pending = self._writer, None, 0
+        self._uncommitted = set()
         if writer is not None:
             cancel_quietly(writer)
 
