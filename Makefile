@@ -70,15 +70,20 @@ bench: install-dev
 	$(PY) -m bench.export
 	$(PY) -m bench.admin
 	$(PY) -m bench load $(BENCH_LOAD_ARGS)
-	$(PY) -m bench relevance
+	$(MAKE) --no-print-directory bench-relevance
 
 bench-load: install-dev
 	$(PY) -m bench load $(BENCH_LOAD_ARGS)
 
-# The judged query set: mean P@10, MRR, nDCG@10 of the project's search and plain BM25 on the
-# Reuters seeds of ../shared (skipped when they are absent; the import is cached in /tmp).
+# The judged query sets: mean P@10, MRR, nDCG@10 of the project's search and plain BM25 on the
+# Reuters seeds of ../shared (skipped when they are absent; the import is cached in /tmp): the
+# dev set, then bench/judgments' two check sets (never tuned on; the second on the BBC seeds).
 bench-relevance: install-dev
 	$(PY) -m bench relevance
+	$(PY) -m bench relevance --judgments bench/judgments/reuters-check.tsv \
+		--out bench/results/relevance-reuters-check.json
+	$(PY) -m bench relevance --judgments bench/judgments/bbc-derived.tsv \
+		--corpus ../shared/corpus/bbc-seeds.tar.gz --out bench/results/relevance-bbc-derived.json
 
 bench-quick: install-dev
 	$(PY) -m bench --quick

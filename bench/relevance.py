@@ -28,6 +28,7 @@ judgments, whose text should not name its section.
 
     python -m bench relevance                          # the Reuters dev set, both engines
     python -m bench relevance --judgments mine.tsv --archive
+    python -m bench relevance --rerank                 # second-stage re-rank trials
 """
 
 from __future__ import annotations
@@ -488,6 +489,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="tune: P@10 over a grid of BM25F parameters, with a plateau and leave-one-out",
     )
+    parser.add_argument(
+        "--rerank",
+        action="store_true",
+        help="measure second-stage re-rankers over the first 100 (bench/rerank.py)",
+    )
     args = parser.parse_args(argv)
     if not args.judgments.is_file():
         log(f"relevance run skipped: no judgments file at {args.judgments}")
@@ -508,6 +514,11 @@ def main(argv: list[str] | None = None) -> int:
 
         points = sweep(BM25F_GRID, RANKING, judged, is_relevant)
         print(report_sweep("BM25F", BM25F_GRID, points))
+        return 0
+    if args.rerank:
+        from bench.rerank import main as rerank_trials
+
+        print(rerank_trials(judged, is_relevant, total_relevant))
         return 0
     engines = [("newsarchive", project_ranker()), ("plain BM25 (Whoosh BM25F)", bm25_ranker())]
     scores = []
