@@ -12,6 +12,7 @@ escaped; the result is well-formed XML.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from html import escape
 
@@ -106,8 +107,12 @@ class _Plot:
         return round(self.bottom - PLOT_HEIGHT * value / self.top_value, 2)
 
 
+#: Characters XML 1.0 cannot hold even escaped: dropped from labels, so the SVG stays parseable.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _e(text: str) -> str:
-    return escape(str(text), quote=True)
+    return escape(NOT_XML.sub("", str(text)), quote=True)
 
 
 def _y_axis(plot: _Plot, ticks: list[float]) -> list[str]:
