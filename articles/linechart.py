@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 from html import escape
 
 #: The drawing's size in its own units; it is scaled to the width it is given.
-WIDTH, PLOT_HEIGHT = 640, 260
-#: Room for the y-axis tick labels (left), the x-axis labels (bottom) and after the last point.
-LEFT, BOTTOM, RIGHT = 52, 34, 18
+WIDTH, PLOT_HEIGHT = 600, 240
+#: Room for the y-axis tick labels (left), the x-axis labels (bottom) and after the last point
+#: (half an axis label, which is centred on its point).
+LEFT, BOTTOM, RIGHT = 52, 34, 34
 FONT = 13
 #: Legend: the sample line's length, the gap after it, and an estimate of a character's width.
 SWATCH, SWATCH_GAP, CHAR_WIDTH, LEGEND_ROW = 22, 6, 7.2, 20
-#: Roughly how many labels fit along each axis.
-X_LABELS, Y_TICKS = 8, 5
+#: About how many ticks the y axis has; the gap kept between two x-axis labels.
+Y_TICKS, LABEL_GAP = 5, 14
 #: One colour and one dash pattern per series, in order (Okabe-Ito, black left out).
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 DASHES = ("", "6 3", "2 3", "8 3 2 3", "12 4", "1 2")
@@ -44,14 +45,16 @@ class Line:
     points: list[ChartPoint] = field(default_factory=list)
 
 
-def nice_ticks(peak: float, count: int = Y_TICKS) -> list[float]:
+def nice_ticks(peak: float, count: int = Y_TICKS, *, whole: bool = False) -> list[float]:
     """Tick values from 0 to at least ``peak``, at a step of 1, 2, 2.5 or 5 times a power of
-    ten, about ``count`` of them."""
+    ten, about ``count`` of them; ``whole`` numbers only when the values are counts."""
     if peak <= 0:
         return [0.0, 1.0]
     raw = peak / count
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    if whole:
+        step = max(1, math.ceil(step))
     top = math.ceil(peak / step - 1e-9) * step
     return [round(i * step, 10) for i in range(round(top / step) + 1)]
 
@@ -70,7 +73,8 @@ def line_chart(
     legend = _legend_layout([line.label for line in lines])
     top = 12 + LEGEND_ROW * (max((row for _, row in legend), default=-1) + 1)
     height = top + PLOT_HEIGHT + BOTTOM
-    ticks = nice_ticks(max((p.value for line in lines for p in line.points), default=0))
+    values = [p.value for line in lines for p in line.points]
+    ticks = nice_ticks(max(values, default=0), whole=all(v == int(v) for v in values))
     plot = _Plot(len(x_labels), ticks[-1], top)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="line-chart" id="{_e(chart_id)}" '
@@ -129,22 +133,20 @@ def _y_axis(plot: _Plot, ticks: list[float]) -> list[str]:
 
 
 def _x_axis(plot: _Plot, labels: list[str]) -> list[str]:
-    every = max(1, math.ceil(len(labels) / X_LABELS))
+    """The baseline and every n-th period's label, n chosen so that no two labels touch."""
+    widest = max((len(label) for label in labels), default=0) * CHAR_WIDTH
+    spacing = (plot.right - plot.left) / max(len(labels) - 1, 1)
+    every = max(1, math.ceil((widest + LABEL_GAP) / spacing))
     y = plot.bottom
     out = [
         '<g class="line-chart__axis" aria-hidden="true">',
         f'<line x1="{plot.left}" y1="{y}" x2="{plot.right}" y2="{y}" stroke="#555" />',
     ]
-    for n, label in enumerate(labels):
-        if n % every:
-            continue
+    for n in range(0, len(labels), every):
         x = plot.x(n)
-        anchor = "start" if n == 0 and len(labels) > 1 else "middle"
-        if n == len(labels) - 1 and len(labels) > 1:
-            anchor = "end"
         out.append(
             f'<line x1="{x}" y1="{y}" x2="{x}" y2="{y + 5}" stroke="#555" />'
-            f'<text x="{x}" y="{y + 20}" text-anchor="{anchor}" fill="#444">{_e(label)}</text>'
+            f'<text x="{x}" y="{y + 20}" text-anchor="middle" fill="#444">{_e(labels[n])}</text>'
         )
     out.append("</g>")
     return out

@@ -125,3 +125,22 @@ def test_tick_labels_read_as_numbers():
         "0.25",
         "1,000,000",
     ]
+
+
+def test_counts_get_whole_number_ticks():
+    assert nice_ticks(1, whole=True) == [0, 1]
+    assert nice_ticks(7, whole=True) == [0, 2, 4, 6, 8]
+    svg = chart([line("oil", [0, 1, 1])])
+    grid = svg.find(f".//{SVG}g[@class='line-chart__grid']")
+    assert [t.text for t in grid.iter(f"{SVG}text")] == ["0", "1"]
+
+
+def test_axis_labels_are_thinned_so_none_overlaps():
+    labels = [f"Mon {2000 + n // 12}" for n in range(240)]
+
+    svg = chart([line("oil", [1] * 240)], labels)
+
+    axis = svg.find(f".//{SVG}g[@class='line-chart__axis']")
+    xs = [float(t.get("x")) for t in axis.iter(f"{SVG}text")]
+    assert 3 <= len(xs) <= 12
+    assert min(b - a for a, b in zip(xs, xs[1:], strict=False)) > 8 * 7.2
