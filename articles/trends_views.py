@@ -194,20 +194,22 @@ def _describe(point_count: int, per_1000: float | None, normalised: bool) -> str
 def _chart_context(trends: Trends) -> dict[str, Any]:
     wanted = trends.request
     normalised = wanted.per_1000
+    # Each point's search URL, built once for the chart and the table alike.
+    urls = [[_point_url(wanted, line, p.period) for p in line.points] for line in trends.series]
     lines = [
         Line(
             line.query,
             [
                 ChartPoint(
                     trends.value(point),
-                    _point_url(wanted, line, point.period),
+                    url,
                     f"{line.query}, {point.period.label}: "
                     f"{_describe(point.count, point.per_1000, normalised)}",
                 )
-                for point in line.points
+                for point, url in zip(line.points, line_urls, strict=True)
             ],
         )
-        for line in trends.series
+        for line, line_urls in zip(trends.series, urls, strict=True)
     ]
     unit = "per 1,000 articles" if normalised else "matching articles"
     caption = f"{unit.capitalize()} per {trends.by}"
@@ -230,12 +232,8 @@ def _chart_context(trends: Trends) -> dict[str, Any]:
             period,
             trends.articles[n],
             [
-                Cell(
-                    line.points[n].count,
-                    line.points[n].per_1000,
-                    _point_url(wanted, line, period),
-                )
-                for line in trends.series
+                Cell(line.points[n].count, line.points[n].per_1000, line_urls[n])
+                for line, line_urls in zip(trends.series, urls, strict=True)
             ],
         )
         for n, period in enumerate(trends.periods)
