@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from articles.search import SearchQuery, SearchResults, date_counts, search
+from articles.search import SearchQuery, date_counts, query_note, search
 from articles.search.facets import month_name
 
 #: The most searches one trends chart compares (the form, the API and the chart's colours).
@@ -79,9 +79,11 @@ class Series:
     """One query's matches over every period of the chart (zeros included)."""
 
     query: str
+    #: Matches in the chart's periods: the dated ones (the archive's undated articles are on
+    #: no time line, though the line's search lists them).
     total: int
     points: list[Point] = field(default_factory=list)
-    #: The search service's note on a query it had to repair, as the search page shows it.
+    #: The note the search page shows on a query it had to repair.
     error: str | None = None
     suggestion: str | None = None
 
@@ -144,13 +146,14 @@ def compute_trends(request: TrendsQuery) -> Trends:
     """
     everything = period_search(request, "")
     archive_years = date_counts(everything, YEAR)
-    found = [
-        search(dataclasses.replace(period_search(request, q), per_page=1)) for q in request.queries
-    ]
+    found = [date_counts(period_search(request, q), YEAR) for q in request.queries]
     series = [
-        Series(query=q, total=r.total, error=r.error, suggestion=r.suggestion)
-        for q, r in zip(request.queries, found, strict=True)
+        Series(query=q, total=sum(years.values()), error=query_note(q))
+        for q, years in zip(request.queries, found, strict=True)
     ]
+    for line in series:
+        if not line.total and not line.error:  # a misspelling? (no hits: no rows are read)
+            line.suggestion = search(period_search(request, line.query)).suggestion
     if not archive_years:
         return Trends(request, request.by or YEAR, [], [], series)
     first, last = min(archive_years), max(archive_years)
@@ -162,8 +165,7 @@ def compute_trends(request: TrendsQuery) -> Trends:
     else:
         periods = [Period(y, m) for y in years for m in range(1, 13)]
         articles = _month_values(_months(everything, archive_years), periods)
-    for line, results in zip(series, found, strict=True):
-        years_found = _year_counts(results)
+    for line, years_found in zip(series, found, strict=True):
         if by == YEAR:
             values = [years_found.get(y, 0) for y in years]
         else:
@@ -174,12 +176,6 @@ def compute_trends(request: TrendsQuery) -> Trends:
             for period, count, n in zip(periods, values, articles, strict=True)
         ]
     return Trends(request, by, periods, articles, series, note)
-
-
-def _year_counts(results: SearchResults) -> dict[int, int]:
-    """Matches per year from a search's year facet (the facet ignores no filter here: the
-    trends' searches choose no year)."""
-    return {int(v.value): v.count for v in results.facets.get(YEAR, []) if v.count}
 
 
 def _months(query: SearchQuery, years: dict[int, int]) -> dict[tuple[int, int], int]:

@@ -129,9 +129,9 @@ def test_yearly_series_and_totals_equal_the_oracle(random_archive):
         assert series_counts(trends, word) == {
             k: expected.get(k, 0) for k in ("2014", "2015", "2016")
         }
-        # the line's total counts undated matches too, as its search does
+        # the line's total is what it charts: its dated matches
         assert next(s for s in trends.series if s.query == word).total == sum(
-            1 for row in random_archive if word in row["words"]
+            1 for row in random_archive if word in row["words"] and row["published"]
         )
 
 
@@ -174,7 +174,15 @@ def test_an_archive_without_dated_articles_has_no_periods(backend, add_article):
 
     trends = compute_trends(TrendsQuery(queries=("oil",)))
 
-    assert trends.periods == [] and trends.series[0].total == 1
+    assert trends.periods == [] and trends.series[0].total == 0
+
+
+def test_a_search_that_finds_nothing_offers_did_you_mean(random_archive):
+    trends = compute_trends(TrendsQuery(queries=("coffe", "oil")))
+
+    misspelt, oil = trends.series
+    assert misspelt.total == 0 and misspelt.suggestion == "coffee"
+    assert oil.suggestion is None
 
 
 def test_point_links_land_on_searches_whose_totals_equal_the_points(random_archive, client):
