@@ -9,6 +9,7 @@ and ``per1000=1``.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from django import forms
@@ -89,7 +90,7 @@ def trends_params(request: TrendsQuery) -> list[tuple[str, str]]:
 def trends_url(request: TrendsQuery, name: str = "articles:trends", **changes: Any) -> str:
     """The URL of the trends page (or of its download, by ``name``) for ``request``."""
     if changes:
-        request = TrendsQuery(**{**request.__dict__, **changes})
+        request = dataclasses.replace(request, **changes)
     params = trends_params(request)
     base = reverse(name)
     return f"{base}?{urlencode(params)}" if params else base
