@@ -34,6 +34,8 @@ from articles.search import (
 )
 from articles.search.facets import FacetValue, facets_for, month_name
 from articles.search.rules import MAX_PAGE, MAX_PER_PAGE, SORTS
+from articles.trends import TrendsQuery
+from articles.trends_form import trends_url
 
 #: The parameters a new query typed into the search box keeps: the period and the page size
 #: (filters by source and section are kept by their checkboxes, which belong to the form).
@@ -182,6 +184,7 @@ def page_context(query: SearchQuery, results: SearchResults) -> dict[str, Any]:
             SearchQuery(q=query.q, sort=query.sort, per_page=query.per_page)
         ),
         "chart": coverage_chart(query, results),
+        "compare_url": compare_url(query),
         "sorts": SORTS,
         "current_sort": results.sort,
         "page_links": page_links(query, results),
@@ -194,6 +197,15 @@ def page_context(query: SearchQuery, results: SearchResults) -> dict[str, Any]:
         "past_the_end": results.total > 0 and not results.hits,
         "last_page_url": search_url(query, page=max(results.pages, 1)),
     }
+
+
+def compare_url(query: SearchQuery) -> str:
+    """ "Compare with…": the trends page with this search and its source and section filters
+    (its dates are left out: a trend is drawn over the whole archive)."""
+    if not query.q.strip():
+        return ""
+    wanted = TrendsQuery(queries=(query.q,), sources=query.sources, sections=query.sections)
+    return trends_url(wanted)
 
 
 def heading_query(q: str) -> str:

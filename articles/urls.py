@@ -7,7 +7,7 @@ stable alias that redirects to them. The API has no trailing slashes, like most 
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path, re_path
 
-from articles import api, export_views, feeds, sitemaps, views
+from articles import api, export_views, feeds, sitemaps, trends_views, views
 
 app_name = "articles"
 
@@ -19,6 +19,8 @@ urlpatterns = [
     re_path(
         r"^search/export\.(?P<fmt>csv|jsonl)$", export_views.search_export, name="search_export"
     ),
+    path("trends/", trends_views.trends_page, name="trends"),
+    path("trends/export.csv", trends_views.trends_export, name="trends_export"),
     path("feed/", feeds.LatestFeed(), name="feed"),
     path(
         "articles/<int:year>/<int:month>/<int:day>/<slug:slug>/",
@@ -43,6 +45,7 @@ urlpatterns = [
     ),
     path("api/search", api.search_api, name="api_search"),
     path("api/articles/<int:pk>", api.article_api, name="api_article"),
+    path("api/trends", trends_views.trends_api, name="api_trends"),
     path("opensearch.xml", views.opensearch, name="opensearch"),
     path("robots.txt", sitemaps.robots_txt, name="robots"),
     path(

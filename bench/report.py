@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench import trendsbench
 from bench.searchbench import SURFACES
 
 MAIN_SURFACES = ("service", "api", "page")
@@ -119,6 +120,7 @@ def render(report: dict[str, Any]) -> str:
                 lines += ["", f"service/naive p95 (below 1 = service faster): **{text}**"]
             lines += _per_query_table(search)
 
+        lines += trendsbench.report_lines(run)
         rebuilt = run.get("rebuild")
         if rebuilt:
             lines += [

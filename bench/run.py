@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import corpus as corpus_mod
+from bench import trendsbench
 from bench.measure import CommandResult, files_bytes, folder_bytes, read_through, run_measured
 from bench.report import SURFACE_LABELS, render
 from bench.searchbench import SURFACES
@@ -269,6 +270,8 @@ def run_one(
     if postgres is None:
         _baseline(result, folder, n, work, env, timeout, imported)
     _search_stages(result, n, work, env, repeats, search_budget, imported, postgres)
+    if imported:  # the trends page (issue 20), self-contained in bench/trendsbench.py
+        trendsbench.stage(result, n, work, env)
     # 4. rebuild_index with searches running (Whoosh runs: PostgreSQL has nothing to rebuild)
     if postgres is None and imported:
         _rebuild_stage(result, n, work, env, timeout)

@@ -83,6 +83,7 @@ __all__ = [
     "matching_ids",
     "more_like_this",
     "optimize_index",
+    "query_note",
     "rebuild_index",
     "reset_backend",
     "search",
@@ -252,6 +253,16 @@ def date_counts(query: SearchQuery, kind: str) -> dict[int, int]:
     """Matches of ``query`` per ``kind`` ("year", "month" or "day") within its period."""
     counts = facet_counts(query, [kind]).get(kind, [])
     return {int(value): int(count) for value, _, count in counts if count}
+
+
+def query_note(q: str) -> str | None:
+    """What ``search()`` says about the query text itself (its repairs, or that nothing was
+    left to search for), without searching: for pages that only count matches (trends)."""
+    parsed = query_language.parse(q or "")
+    notes = list(parsed.messages)
+    if _nothing_left(parsed):
+        notes.append(NOTHING_LEFT)
+    return " ".join(notes) or None
 
 
 @contextlib.contextmanager

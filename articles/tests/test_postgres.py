@@ -21,6 +21,8 @@ SUITES_ON_POSTGRES = [
     "articles/tests/contract",
     "articles/tests/test_views.py",
     "articles/tests/test_api.py",
+    "articles/tests/test_trends.py",
+    "articles/tests/test_trends_views.py",
     "articles/tests/test_admin.py",
 ]
 

@@ -78,6 +78,15 @@ SHOTS = [
         shows="#archive-months",
     ),
     Shot(
+        "trends",
+        lambda archive: (
+            f"{reverse('articles:trends')}?"
+            f"{urlencode({'q': ['diplomats', 'traders', 'researchers']}, doseq=True)}"
+        ),
+        "Trends",
+        shows="#trends",
+    ),
+    Shot(
         "search-help",
         lambda archive: reverse("articles:search_help"),
         "How to search the archive",
