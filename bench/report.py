@@ -89,8 +89,8 @@ def render(report: dict[str, Any]) -> str:
             lines.append(
                 f"import/baseline articles per CPU second: **{run['import_vs_baseline_cpu']:.2f}**"
                 f" ({_num(imp.get('articles_per_cpu_s'))} against "
-                f"{_num(base.get('articles_per_cpu_s'))}; the import's figure includes parsing, "
-                "the database and start-up, the baseline's only indexing)"
+                f"{_num(base.get('articles_per_cpu_s'))}; both include parsing, the import's also "
+                "the database and start-up)"
             )
 
         search = run.get("search", {})
