@@ -1,17 +1,26 @@
-"""Raw Whoosh baseline: how fast Whoosh alone indexes the corpus, to compare `import_seeds` with.
+"""Raw Whoosh baseline: how fast stock Whoosh indexes the corpus, to compare `import_seeds` with.
 
-It parses every seed file first (with the project's parser, timed and reported separately) and
-then times only the Whoosh work: every document added and committed, on a fresh index with the
-project's schema. No database, no per-article bookkeeping; what is left is the floor the
-importer's indexing stage can approach.
+It reads the seed files with the project's parser, turns them into the project's documents
+and adds them to stock Whoosh's own writer (`ix.writer(...)`, not the project's bulk writer)
+on a fresh index with the project's schema and codec. No database, no per-article
+bookkeeping: what is left is the work the importer's indexing replaces.
 
-Writer settings: `ix.writer(procs=2, multisegment=True, limitmb=512)`, chosen with `--sweep` at
-N=10,000 on the 2-core benchmark machine (the figures are next to `DEFAULT_*` below), a new
-writer and commit per 10,000 documents (`DEFAULT_COMMIT_EVERY`), and the project's codec
-(`build_codec()`: 1,024 postings per block, which indexes as fast as Whoosh's default of 128;
-importing it also makes whoosh3 pickle posting blocks with protocol 3, as the project does).
+It runs the way the importer runs, so that the two differ only in the writer (settings read
+from where the importer defines them, `importer_policy()`):
 
-    python -m bench.baseline --corpus DIR [--procs 2 --limitmb 512] [--json FILE]
+* writer: `procs=BULK_PROCS`, `multisegment=True`, `limitmb=BULK_LIMITMB`, parallel only when
+  the first batch has at least `BULK_PARALLEL_MIN` documents (articles/search/backends/whoosh/
+  writing.py), the project's codec, tiny segments merged at each commit (`merge_tiny`);
+* batches: `NEWSARCHIVE_IMPORT_BATCH_SIZE` files are parsed and added at a time, and the
+  writer commits once `BULK_COMMIT_DOCS` documents or `BULK_COMMIT_SECONDS` seconds have
+  gone in since it opened, whichever comes first;
+* memory: the files are streamed batch by batch, never the whole parsed corpus in memory,
+  so the sub-writers fork from a parent that holds one batch.
+
+Parsing happens inside the timed span, as in the importer (reported on its own too:
+`parse_seconds`, the parent's time spent parsing while the sub-writers index).
+
+    python -m bench.baseline --corpus DIR [--procs 2 --limitmb 256] [--json FILE]
     python -m bench.baseline --corpus DIR --sweep      # try procs 1/2 x limitmb 128/256/512
 """
 
@@ -27,8 +36,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,21 +46,37 @@ from bench.measure import TreeMemoryMonitor, folder_bytes
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-# Chosen by `--sweep` at N=10,000 on 2 cores (project schema, mostly idle machine), articles/s
-# of the add-and-commit time, peak PSS of the process tree:
-#   procs=1: limitmb 128 -> 51/s, 307 MB; 256 -> 46/s, 465 MB; 512 -> 53/s, 774 MB
-#   procs=2: limitmb 128 -> 84/s, 607 MB; 256 -> 89-92/s, 918 MB; 512 -> 144-148/s, 1,149 MB
-#   (1024 -> 147/s: at 512 MB a sub-writer's pool no longer spills to disk at this size)
-# multisegment=True skips merging the sub-writers' segments at commit, as an expert would for
-# a bulk load. procs=1 ignores multisegment.
-DEFAULT_PROCS = 2
-DEFAULT_LIMITMB = 512
-DEFAULT_MULTISEGMENT = True
-# Documents per commit. One writer and one commit for everything degrades with N: at
-# N=100,000 the sub-writers' pools spilled and were merged at the commit, 74 articles/s and
-# 4.1 GB peak (measured), so an expert commits a bulk load in pieces. At N <= 10,000 this is
-# one commit, as before.
-DEFAULT_COMMIT_EVERY = 10_000
+
+@dataclass(frozen=True)
+class ImporterPolicy:
+    """How the importer writes the index: its writer settings and batch/commit policy."""
+
+    procs: int
+    limitmb: int
+    multisegment: bool
+    parallel_min: int
+    batch_size: int
+    commit_docs: int
+    commit_seconds: float
+    mergetype: Callable[[Any, list[Any]], list[Any]] | None
+
+
+def importer_policy() -> ImporterPolicy:
+    """The importer's settings, read where it defines them (Django must be set up)."""
+    from django.conf import settings
+
+    from articles.search.backends.whoosh import writing
+
+    return ImporterPolicy(
+        procs=writing.BULK_PROCS,
+        limitmb=writing.BULK_LIMITMB,
+        multisegment=True,  # WhooshBulkIndexer._open's parallel writer never merges its parts
+        parallel_min=writing.BULK_PARALLEL_MIN,
+        batch_size=settings.NEWSARCHIVE_IMPORT_BATCH_SIZE,
+        commit_docs=writing.BULK_COMMIT_DOCS,
+        commit_seconds=writing.BULK_COMMIT_SECONDS,
+        mergetype=writing.merge_tiny,
+    )
 
 
 def setup_django() -> str | None:
@@ -171,9 +196,16 @@ def load_parser() -> tuple[Callable[[Any], Any], str]:
     return parse_file, "articles.seedfile.parse_file"
 
 
-def seed_files(folder: Path | str) -> list[Path]:
-    """The seed files under `folder` (recursively, `*.txt`), in name order."""
-    return sorted(p for p in Path(folder).rglob("*.txt") if p.is_file())
+def seed_files(folder: Path | str) -> Iterator[Path]:
+    """The seed files under `folder` (recursively, `*.txt`), in name order, one folder at a
+    time (the importer's order; no list of Path objects for a million files)."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for name in sorted(filenames):
+            if name.endswith(".txt"):
+                path = Path(dirpath) / name
+                if path.is_file():
+                    yield path
 
 
 def _text(value: Any) -> str:
@@ -276,29 +308,6 @@ _FALLBACK_FIELDS = ("id", "title", "body", "source", "section", "published")
 # --- indexing ----------------------------------------------------------------------------------
 
 
-def parse_corpus(folder: Path | str) -> dict[str, Any]:
-    """Parse every seed file; returns the documents and how long it took."""
-    parse_file, parser_origin = load_parser()
-    files = seed_files(folder)
-    parsed = []
-    failures = 0
-    started = time.perf_counter()
-    for path in files:
-        try:
-            parsed.append(parse_file(path))
-        except Exception:  # noqa: BLE001 - count and go on, like an import would
-            failures += 1
-    seconds = time.perf_counter() - started
-    return {
-        "articles": parsed,
-        "files": len(files),
-        "failures": failures,
-        "parse_seconds": round(seconds, 3),
-        "parse_per_s": round(len(files) / seconds, 1) if seconds else None,
-        "parser": parser_origin,
-    }
-
-
 def _cpu_seconds() -> float:
     """User + system CPU of this process and its finished children (the sub-writers)."""
     me = resource.getrusage(resource.RUSAGE_SELF)
@@ -306,66 +315,122 @@ def _cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def index_documents(
-    docs: list[dict[str, Any]],
+def batches(paths: Iterable[Path], size: int) -> Iterator[list[Path]]:
+    """`paths` in lists of `size` (the last one shorter)."""
+    batch: list[Path] = []
+    for path in paths:
+        batch.append(path)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _Counts:
+    files = 0
+    failures = 0
+    documents = 0
+    commits = 0
+    parse_seconds = 0.0
+    commit_seconds = 0.0
+
+
+def index_corpus(
+    corpus: Path | str,
     schema: Any,
+    make_document: Callable[[Any, int], dict[str, Any]],
     index_dir: Path | str,
-    procs: int = DEFAULT_PROCS,
-    limitmb: int = DEFAULT_LIMITMB,
-    multisegment: bool = DEFAULT_MULTISEGMENT,
-    commit_every: int = DEFAULT_COMMIT_EVERY,
+    policy: ImporterPolicy,
 ) -> dict[str, Any]:
-    """Index `docs` into a fresh index at `index_dir`, one writer and commit per
-    `commit_every` documents; times only that."""
+    """Stream the corpus into a fresh index at `index_dir` with stock Whoosh's writer, batch by
+    batch, committing as the importer does; times all of it."""
     from whoosh import index
 
+    parse_file, parser_origin = load_parser()
     index_dir = Path(index_dir)
     if index_dir.exists():
         shutil.rmtree(index_dir)
     index_dir.mkdir(parents=True)
     ix = index.create_in(str(index_dir), schema)
-    writer_args: dict[str, Any] = {"limitmb": limitmb}
     codec = load_codec()
-    if codec is not None:
-        writer_args["codec"] = codec
-    if procs > 1:
-        writer_args.update(procs=procs, multisegment=multisegment)
+    counts = _Counts()
+    writer: Any = None
+    opened = pending = 0.0
+
+    def commit() -> None:
+        nonlocal writer, pending
+        committing = time.perf_counter()
+        writer.commit(mergetype=policy.mergetype)
+        counts.commit_seconds += time.perf_counter() - committing
+        counts.commits += 1
+        writer, pending = None, 0
+
     load_before = os.getloadavg()[0]
     cpu_before = _cpu_seconds()
     with TreeMemoryMonitor(interval=0.1) as monitor:
         started = time.perf_counter()
-        commit_seconds = 0.0
-        for first in range(0, len(docs), max(commit_every, 1)):
-            writer = ix.writer(**writer_args)
-            for doc in docs[first : first + commit_every]:
+        for batch in batches(seed_files(corpus), policy.batch_size):
+            parsing = time.perf_counter()
+            docs = []
+            for path in batch:
+                counts.files += 1
+                try:
+                    docs.append(make_document(parse_file(path), counts.files - 1))
+                except Exception:  # noqa: BLE001 - count and go on, like the importer
+                    counts.failures += 1
+            counts.parse_seconds += time.perf_counter() - parsing
+            if not docs:
+                continue
+            if writer is None:
+                writer_args: dict[str, Any] = {"limitmb": policy.limitmb}
+                if codec is not None:
+                    writer_args["codec"] = codec
+                if policy.procs > 1 and len(docs) >= policy.parallel_min:
+                    writer_args.update(procs=policy.procs, multisegment=policy.multisegment)
+                writer, opened = ix.writer(**writer_args), time.monotonic()
+            for doc in docs:
                 writer.add_document(**doc)
-            committing = time.perf_counter()
-            writer.commit()
-            commit_seconds += time.perf_counter() - committing
+            counts.documents += len(docs)
+            pending += len(docs)
+            del docs
+            if pending >= policy.commit_docs or time.monotonic() - opened >= policy.commit_seconds:
+                commit()
+        if writer is not None:
+            commit()
         seconds = time.perf_counter() - started
     cpu = _cpu_seconds() - cpu_before
     with ix.searcher() as searcher:
         doc_count = searcher.doc_count()
         segments = len(ix._segments()) if hasattr(ix, "_segments") else None
     ix.close()
+    docs_per = counts.documents
     return {
         "writer": {
-            "procs": procs,
-            "limitmb": limitmb,
-            "multisegment": multisegment,
-            "commit_every": commit_every,
+            **{k: v for k, v in asdict(policy).items() if k != "mergetype"},
+            "mergetype": getattr(policy.mergetype, "__name__", None),
+            "settings_from": "articles.search.backends.whoosh.writing and "
+            "settings.NEWSARCHIVE_IMPORT_BATCH_SIZE",
             "blocklimit": getattr(codec, "_blocklimit", 128),
             "block_pickle_protocol": _block_pickle_protocol(),
         },
-        "documents": len(docs),
+        "parser": parser_origin,
+        "files": counts.files,
+        "failures": counts.failures,
+        "documents": docs_per,
         "doc_count": doc_count,
         "segments": segments,
+        "commits": counts.commits,
         "index_seconds": round(seconds, 3),
-        "add_seconds": round(seconds - commit_seconds, 3),
-        "commit_seconds": round(commit_seconds, 3),
-        "articles_per_s": round(len(docs) / seconds, 1) if seconds else None,
+        "parse_seconds": round(counts.parse_seconds, 3),
+        "parse_per_s": round(counts.files / counts.parse_seconds, 1)
+        if counts.parse_seconds
+        else None,
+        "commit_seconds": round(counts.commit_seconds, 3),
+        "add_seconds": round(seconds - counts.commit_seconds - counts.parse_seconds, 3),
+        "articles_per_s": round(docs_per / seconds, 1) if seconds else None,
         "cpu_seconds": round(cpu, 2),
-        "articles_per_cpu_s": round(len(docs) / cpu, 1) if cpu else None,
+        "articles_per_cpu_s": round(docs_per / cpu, 1) if cpu else None,
         "loadavg_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "peak_rss_mb": monitor.peak_rss_mb,
         "peak_pss_mb": monitor.peak_pss_mb,
@@ -377,26 +442,26 @@ def index_documents(
 def run_baseline(
     corpus: Path | str,
     index_dir: Path | str,
-    procs: int = DEFAULT_PROCS,
-    limitmb: int = DEFAULT_LIMITMB,
-    multisegment: bool = DEFAULT_MULTISEGMENT,
+    procs: int | None = None,
+    limitmb: int | None = None,
+    multisegment: bool | None = None,
 ) -> dict[str, Any]:
-    """Parse the corpus, then index it with raw Whoosh; everything measured, as a dict."""
+    """Index the corpus with stock Whoosh as the importer would; everything measured, as a
+    dict. `procs`, `limitmb`, `multisegment` override the importer's settings (`--sweep`)."""
     django_problem = setup_django()
+    if django_problem is not None:
+        raise RuntimeError(f"the baseline reads the importer's settings: {django_problem}")
+    policy = importer_policy()
+    overrides = {"procs": procs, "limitmb": limitmb, "multisegment": multisegment}
+    policy = replace(policy, **{k: v for k, v in overrides.items() if v is not None})
     schema, schema_origin = load_schema()
     make_document, documents_origin = document_maker(schema_origin)
-    with TreeMemoryMonitor(interval=0.2) as parse_monitor:
-        parsed = parse_corpus(corpus)
-        docs = [make_document(a, i) for i, a in enumerate(parsed.pop("articles"))]
     result = {
         "corpus": str(corpus),
         "schema": schema_origin,
         "documents_from": documents_origin,
-        "django": "configured" if django_problem is None else f"not configured: {django_problem}",
-        **parsed,
-        "parse_peak_rss_mb": parse_monitor.peak_rss_mb,
     }
-    result.update(index_documents(docs, schema, index_dir, procs, limitmb, multisegment))
+    result.update(index_corpus(corpus, schema, make_document, index_dir, policy))
     return result
 
 
@@ -404,7 +469,7 @@ def sweep(
     corpus: Path | str,
     procs_options: Iterable[int] = (1, 2),
     limitmb_options: Iterable[int] = (128, 256, 512),
-    multisegment: bool = DEFAULT_MULTISEGMENT,
+    multisegment: bool = True,
 ) -> list[dict[str, Any]]:
     """Run the baseline once per writer setting, each in a fresh process (clean memory figures)."""
     rows = []
@@ -455,11 +520,12 @@ def describe(result: dict[str, Any]) -> str:
         [
             f"schema: {result['schema']}; documents: {result['documents_from']}",
             f"parser: {result['parser']}",
-            f"parsed {result['files']:,} files ({result['failures']} failures) in "
-            f"{result['parse_seconds']:.1f} s = {result['parse_per_s'] or 0:,.0f} files/s",
-            f"writer: procs={w['procs']} multisegment={w['multisegment']} limitmb={w['limitmb']}",
-            f"indexed {result['doc_count']:,} docs in {result['index_seconds']:.1f} s "
-            f"(add {result['add_seconds']:.1f} s, commit {result['commit_seconds']:.1f} s) = "
+            f"writer: procs={w['procs']} multisegment={w['multisegment']} limitmb={w['limitmb']}, "
+            f"batches of {w['batch_size']:,}, a commit per {w['commit_docs']:,} documents or "
+            f"{w['commit_seconds']:g} s ({result['commits']} commits)",
+            f"indexed {result['doc_count']:,} docs ({result['failures']} files failed) in "
+            f"{result['index_seconds']:.1f} s (parse {result['parse_seconds']:.1f} s, "
+            f"add {result['add_seconds']:.1f} s, commit {result['commit_seconds']:.1f} s) = "
             f"{result['articles_per_s'] or 0:,.0f} articles/s; CPU {result['cpu_seconds']:.1f} s "
             f"= {result['articles_per_cpu_s'] or 0:,.0f} articles per CPU-second "
             f"(1-min load {result['loadavg_1min'][0]} -> {result['loadavg_1min'][1]})",
@@ -476,10 +542,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--corpus", type=Path, required=True, help="folder of seed files")
     parser.add_argument("--index", type=Path, help="index folder (default: a temporary one)")
-    parser.add_argument("--procs", type=int, default=DEFAULT_PROCS)
-    parser.add_argument("--limitmb", type=int, default=DEFAULT_LIMITMB)
+    parser.add_argument("--procs", type=int, help="sub-writers (default: the importer's)")
+    parser.add_argument("--limitmb", type=int, help="per sub-writer (default: the importer's)")
     parser.add_argument(
-        "--single-segment", action="store_true", help="merge the sub-writers' segments"
+        "--single-segment",
+        action="store_const",
+        const=False,
+        dest="multisegment",
+        help="merge the sub-writers' segments",
     )
     parser.add_argument("--sweep", action="store_true", help="try procs 1/2 x limitmb 128/256/512")
     parser.add_argument("--json", help="write the result as JSON to this file ('-' = stdout)")
@@ -487,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.sweep:
-        result: Any = sweep(args.corpus, multisegment=not args.single_segment)
+        result: Any = sweep(args.corpus, multisegment=args.multisegment is not False)
     else:
         tmp = None
         index_dir = args.index
@@ -496,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
             index_dir = Path(tmp) / "index"
         try:
             result = run_baseline(
-                args.corpus, index_dir, args.procs, args.limitmb, not args.single_segment
+                args.corpus, index_dir, args.procs, args.limitmb, args.multisegment
             )
         finally:
             if tmp is not None:

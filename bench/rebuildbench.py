@@ -3,9 +3,9 @@
 Run inside a Django-configured process (bench/run.py sets the environment): it starts
 `manage.py rebuild_index` as a subprocess and, until that ends, runs the search service in a
 loop over the bench's query mix (`searchbench.cases()`), recording every search's time and
-every failure. A search that raises, or an empty query that finds fewer articles than the
-database holds, is an error. The rebuild's wall and CPU time and peak memory are measured
-like the import's.
+every failure. A search that raises, logs an ERROR, or is the empty query and finds fewer
+articles than the database holds, is an error, and has no time in the figures. The
+rebuild's wall and CPU time and peak memory are measured like the import's.
 
     DATABASE_URL=... NEWSARCHIVE_INDEX_DIR=... python -m bench.rebuildbench --json OUT
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import TreeMemoryMonitor, percentile
-from bench.searchbench import cases
+from bench.searchbench import Case, cases, errors_logged, timed
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,22 +48,25 @@ def run(json_out: Path | None = None) -> dict[str, Any]:
     cpu_before = usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, stderr=subprocess.PIPE, text=True)
-    with TreeMemoryMonitor(proc.pid, interval=0.2) as monitor:
+
+    def run_one(case: Case) -> int:
+        query = SearchQuery(q=case.q, sources=case.sources, sections=case.sections, page=case.page)
+        found = search.search(query)
+        if not case.q and not case.filtered and found.total != expected:
+            raise AssertionError(f"empty query found {found.total} of {expected}")
+        return found.total
+
+    with TreeMemoryMonitor(proc.pid, interval=0.2) as monitor, errors_logged() as logged:
         for case in itertools.cycle(mix):
             if proc.poll() is not None:
                 break
-            query = SearchQuery(
-                q=case.q, sources=case.sources, sections=case.sections, page=case.page
-            )
-            began = time.perf_counter()
-            try:
-                found = search.search(query)
-                if not case.q and not case.filtered and found.total != expected:
-                    raise AssertionError(f"empty query found {found.total} of {expected}")
-            except Exception as error:  # noqa: BLE001 - every failure is counted, not raised
-                name = f"{type(error).__name__}: {str(error)[:120]}"
+            sample = timed(run_one, case, logged)
+            if sample.error is not None:
+                name = sample.error[:160]
                 errors[name] = errors.get(name, 0) + 1
-            latencies.append((time.perf_counter() - began) * 1000)
+            else:
+                assert sample.seconds is not None
+                latencies.append(sample.seconds * 1000)
         stderr = proc.communicate()[1]
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -75,7 +78,7 @@ def run(json_out: Path | None = None) -> dict[str, Any]:
         "articles_per_s": round(expected / seconds, 1) if seconds else None,
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime - cpu_before, 2),
         "peak_rss_mb": monitor.peak_rss_mb,
-        "searches": len(latencies),
+        "searches": len(latencies) + sum(errors.values()),
         "errors": sum(errors.values()),
         "error_kinds": errors,
         "median_ms": round(percentile(latencies, 50) or 0, 1),

@@ -6,17 +6,20 @@ For each corpus size N, on a fresh database and index in a scratch folder of its
 1. `manage.py migrate`, then `manage.py import_seeds DIR --verbosity 0` in a subprocess:
    wall time, articles/s and peak memory of its process tree;
 2. the raw Whoosh baseline (bench/baseline.py) on the same files: articles/s, peak memory, and
-   the ratio import/baseline;
-3. search latency (median, p95, p99) on four surfaces, each in a fresh process
-   (bench/searchbench.py): the service, /api/search, /search/ and naive Whoosh, with the p95
-   ratio service/naive;
+   the ratio import/baseline (skipped above `BASELINE_MAX_N` articles unless `--baseline`:
+   the stock writer would take hours there; `--no-baseline` skips it at any N);
+3. search latency (median, p95, p99; cold, warm and new queries, see bench/searchbench.py)
+   on four surfaces, each in a fresh process: the service, /api/search, /search/ and naive
+   Whoosh, with the p95 ratio service/naive;
 4. `manage.py rebuild_index` with the search service running the query mix in a loop until it
    ends (bench/rebuildbench.py): the rebuild's time, and the searches' errors and latency;
 5. database and index size on disk against the corpus size.
 
 A stage that cannot run (module not written yet, command missing, an earlier stage failed)
 is reported as "stage X unavailable: reason" and the rest still runs, so a partial run still
-gives a table. Results go to a JSON file (default bench/results/latest.json).
+gives a table. Results go to a JSON file (default bench/results/latest.json). The exit
+status is 1 when any search failed, in any search stage or during the rebuild, or a search
+stage could not run (after the report is written); else 0.
 
     python -m bench --n 10000 --n 100000
     python -m bench --quick                    # N=2,000 smoke run
@@ -42,12 +45,15 @@ from bench import corpus as corpus_mod
 from bench import trendsbench
 from bench.measure import CommandResult, files_bytes, folder_bytes, read_through, run_measured
 from bench.report import SURFACE_LABELS, render
-from bench.searchbench import SURFACES
+from bench.searchbench import GROUPS, SURFACES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORK = Path("/tmp/newsarchive-bench")
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results" / "latest.json"
 QUICK_N = 2000
+#: Above this N the stock-Whoosh baseline is skipped unless asked for: it indexes about 100
+#: articles/s here, so 1,000,000 articles would take it about three hours.
+BASELINE_MAX_N = 200_000
 BACKENDS = ("whoosh", "postgres")
 
 
@@ -202,9 +208,12 @@ def run_one(
     timeout: float | None,
     search_budget: float,
     postgres: PostgresRun | None = None,
+    baseline: bool | None = None,
+    seed: int = 1,
 ) -> dict[str, Any]:
     """All stages for one corpus folder and backend (Whoosh on SQLite, or PostgreSQL when
-    ``postgres`` gives a database); a dict of everything measured."""
+    ``postgres`` gives a database); a dict of everything measured. ``baseline``: True or
+    False to run the stock-Whoosh baseline or not, None for "up to BASELINE_MAX_N"."""
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
@@ -268,8 +277,18 @@ def run_one(
 
     # 2. raw Whoosh baseline (Whoosh runs only) ------------------------------------------------
     if postgres is None:
-        _baseline(result, folder, n, work, env, timeout, imported)
-    _search_stages(result, n, work, env, repeats, search_budget, imported, postgres)
+        if baseline is False:
+            result["baseline_skipped"] = "--no-baseline"
+        elif baseline is None and n > BASELINE_MAX_N:
+            result["baseline_skipped"] = (
+                f"N above {BASELINE_MAX_N:,}: the stock writer would take hours "
+                "(--baseline runs it anyway)"
+            )
+        else:
+            _baseline(result, folder, n, work, env, timeout, imported)
+        if "baseline_skipped" in result:
+            log(f"N={n:,}: raw Whoosh baseline skipped: {result['baseline_skipped']}")
+    _search_stages(result, n, work, env, repeats, search_budget, imported, postgres, seed)
     if imported:  # the trends page (issue 20), self-contained in bench/trendsbench.py
         trendsbench.stage(result, n, work, env)
     # 4. rebuild_index with searches running (Whoosh runs: PostgreSQL has nothing to rebuild)
@@ -360,6 +379,7 @@ def _search_stages(
     search_budget: float,
     imported: bool,
     postgres: PostgresRun | None,
+    seed: int,
 ) -> None:
     python = sys.executable
     result["search"] = {}
@@ -386,6 +406,8 @@ def _search_stages(
                 str(repeats),
                 "--budget",
                 str(search_budget),
+                "--seed",
+                str(seed),
                 "--json",
                 str(out),
             ]
@@ -395,13 +417,13 @@ def _search_stages(
                 data["process_peak_rss_mb"] = done.peak_rss_mb
                 data["read_into_file_cache_mb"] = round(cached_bytes / 2**20, 1)
                 result["search"][surface] = data
-                if data.get("errors") and not data["warm"]["n"]:
+                if data.get("errors") and not data["all"]["n"]:
                     first = next(iter(data["errors"].values()))
                     unavailable(result, f"search:{surface}", f"every query failed: {first}")
             else:
                 unavailable(result, f"search:{surface}", _failure_reason(done))
         ratios = {}
-        for group in ("cold", "warm", "unique"):
+        for group in GROUPS:
             service = result["search"].get("service", {}).get(group, {})
             naive = result["search"].get("naive", {}).get(group, {})
             if service.get("p95_ms") and naive.get("p95_ms"):
@@ -435,6 +457,11 @@ def main(argv: list[str] | None = None) -> int:
         "--search-budget", type=float, default=600.0, help="seconds per search surface"
     )
     parser.add_argument("--keep", action="store_true", help="keep each run's database and index")
+    parser.add_argument(
+        "--baseline",
+        action=argparse.BooleanOptionalAction,
+        help=f"run the stock-Whoosh baseline (default: only up to N={BASELINE_MAX_N:,})",
+    )
     parser.add_argument(
         "--backend",
         action="append",
@@ -496,7 +523,17 @@ def main(argv: list[str] | None = None) -> int:
                     report["runs"].append(run)
                     continue
                 postgres = PostgresRun(args.postgres_url, f"newsarchive_bench_n{n}_{os.getpid()}")
-            run = run_one(folder, n, work, repeats, args.timeout, args.search_budget, postgres)
+            run = run_one(
+                folder,
+                n,
+                work,
+                repeats,
+                args.timeout,
+                args.search_budget,
+                postgres,
+                args.baseline,
+                args.seed,
+            )
             report["runs"].append(run)
             if not args.keep:
                 shutil.rmtree(work, ignore_errors=True)
@@ -509,7 +546,30 @@ def main(argv: list[str] | None = None) -> int:
     _write(report, args.out)
     print(render(report))
     log(f"results written to {args.out}")
-    return 0
+    failures = search_failures(report)
+    for failure in failures:
+        log(f"search failure: {failure}")
+    return 1 if failures else 0
+
+
+def search_failures(report: dict[str, Any]) -> list[str]:
+    """What makes the run fail: searches that failed (any stage, the rebuild's included) and
+    search stages that could not run once there was an archive to search."""
+    out = []
+    for run in report["runs"]:
+        where = f"N={run['n']:,} {run.get('backend', 'whoosh')}"
+        for surface, data in run.get("search", {}).items():
+            if data.get("error_count"):
+                first = next(iter(data.get("errors", {}).values()), "")
+                out.append(f"{where} {surface}: {data['error_count']} failed searches ({first})")
+        rebuilt = run.get("rebuild", {})
+        if rebuilt.get("errors"):
+            kinds = "; ".join(rebuilt.get("error_kinds", {}))
+            out.append(f"{where} rebuild: {rebuilt['errors']} failed searches ({kinds})")
+        for stage, reason in run.get("unavailable", {}).items():
+            if stage.startswith("search:") or (stage == "search" and run.get("import")):
+                out.append(f"{where} {stage} could not run: {reason.splitlines()[-1]}")
+    return out
 
 
 def _write(report: dict[str, Any], out: Path) -> None:

@@ -1,13 +1,20 @@
-"""Fast checks of the benchmark's own pieces (corpus determinism and format, stats, report)."""
+"""Fast checks of the benchmark's own pieces (corpus determinism and format, stats, report), and
+of what its search figures mean, on a real archive of a few dozen articles: cold samples find
+nothing cached, new queries are of every kind, a failed search is an error, the baseline writes
+as the importer does. Nothing here is timed."""
 
 from __future__ import annotations
 
+import logging
+import shutil
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from bench import corpus
+from bench import baseline, corpus, searchbench
+from bench import run as run_bench
 from bench.measure import percentile, read_through
 from bench.report import render
 
@@ -109,4 +116,162 @@ def test_report_renders_the_cpu_ratio_and_the_rebuild() -> None:
     }
     text = render(report)
     assert "import/baseline articles per CPU second: **3.00** (30 against 10;" in text
+    assert "| import / baseline (CPU) | 3.00 |" in text
     assert "| exit 0 |" in text and "| 40 | 0 |" in text and "12.5 ms |" in text
+
+
+# --- what the search figures mean -------------------------------------------------------------
+
+
+def test_new_queries_hold_every_kind_and_nothing_seen_before() -> None:
+    new = searchbench.new_cases(seed=1)
+    by_kind: dict[str, list[searchbench.Case]] = {}
+    for case in new:
+        by_kind.setdefault(case.kind, []).append(case)
+    assert set(by_kind) == {f"new {k}" for k in searchbench.NEW_KINDS}
+    assert {len(v) for v in by_kind.values()} == {searchbench.NEW_PER_KIND}
+    assert all(c.q.startswith('"') and c.q.endswith('"') for c in by_kind["new phrase"])
+    assert all(len(c.q.strip('"').split()) == 2 for c in by_kind["new phrase"])
+    assert all(c.q.endswith("*") for c in by_kind["new prefix"])
+    assert all(c.q.endswith("~") for c in by_kind["new fuzzy"])
+    assert all(c.q.startswith("title:") for c in by_kind["new field"])
+    assert all(len(c.q.split()) == 2 for c in by_kind["new two words"])
+    assert all(c.page >= 20 for c in by_kind["new deep page"])
+    assert any(c.filtered for c in by_kind["new word"])
+    # No word stem is shared between two queries of the run, the mix's included.
+    stems = [searchbench._stem_key(w) for _, q in searchbench.QUERIES for w in q.split()]
+    words = [w.strip('"*~').removeprefix("title:") for c in new for w in c.q.split()]
+    new_stems = [w.lower()[: searchbench.STEM_PREFIX] for w in words]
+    assert len(set(new_stems)) == len(new_stems)
+    assert not set(new_stems) & {s.strip('"*~').removeprefix("title:") for s in stems}
+    assert searchbench.new_cases(seed=1) == new
+    assert searchbench.new_cases(seed=2) != new
+
+
+@pytest.fixture
+def tiny_archive(db, settings, tmp_path: Path):
+    """A few dozen bench articles imported for real into a Whoosh index of this test's own."""
+    from django.core.management import call_command
+
+    from articles.search import reset_backend
+
+    settings.NEWSARCHIVE_INDEX_DIR = tmp_path / "index"
+    reset_backend()
+    corpus.generate(40, tmp_path / "corpus", seed=1)
+    call_command("import_seeds", str(tmp_path / "corpus"), verbosity=0)
+    yield tmp_path / "index"
+    reset_backend()
+
+
+def test_cold_samples_find_nothing_cached(tiny_archive: Path) -> None:
+    from articles.search import clear_caches, warm_up
+
+    warm_up()  # as every surface starts: it answers (and caches) the empty query
+    service = searchbench.make_runner("service", {})
+    mix = searchbench.cases()
+
+    def cached_before_cold(clear) -> list[int]:
+        seen: set[str] = set()
+        found: list[int] = []
+
+        def run(case: searchbench.Case) -> int | None:
+            if case.key not in seen:  # the first, cold, sample of this query
+                seen.add(case.key)
+                found.append(clear_caches())  # what was cached when it started
+            return service(case)
+
+        measured = searchbench.measure(run, clear, mix, [], repeats=2)
+        assert measured["error_count"] == 0
+        assert measured["cold"]["n"] == measured["warm"]["n"] == len(mix)
+        return found
+
+    assert cached_before_cold(searchbench.cache_clearer("service")) == [0] * len(mix)
+    # The hook does see cached answers: without it, the empty query (from the warm-up) and
+    # page 50 after page 1 of the same query started cached.
+    warm_up()
+    assert sum(1 for n in cached_before_cold(lambda: 0) if n) >= len(mix) // 2
+
+
+def test_a_failed_search_is_an_error_and_fails_the_run(tiny_archive: Path) -> None:
+    from articles.search import warm_up
+
+    warm_up()
+    service = searchbench.make_runner("service", {})
+    page = searchbench.make_runner("page", {})
+    mix, new = searchbench.cases()[:4], searchbench.new_cases()[:3]
+    assert searchbench.measure(service, lambda: 0, mix, new, repeats=2)["error_count"] == 0
+
+    shutil.rmtree(tiny_archive)  # the index goes while the database still holds articles
+
+    for run in (service, page):
+        measured = searchbench.measure(run, lambda: 0, mix, new, repeats=2)
+        assert measured["error_count"] == 2 * len(mix) + len(new)
+        assert measured["all"]["n"] == 0 and measured["worst_ms"] is None
+        assert measured["cold"]["errors"] == len(mix) and measured["new"]["errors"] == len(new)
+        assert len(measured["errors"]) == len(mix) + len(new)
+    report = {"runs": [{"n": 40, "backend": "whoosh", "search": {"page": measured}}]}
+    assert run_bench.search_failures(report)
+    failed = f"| {measured['error_count']} |"
+    text = render({**report, **_REPORT_HEAD})
+    assert f"| failed searches (all surfaces) {failed}" in text
+    assert failed in next(row for row in text.splitlines() if row.startswith("| GET /search/ |"))
+
+
+def test_a_search_that_logs_an_error_is_an_error() -> None:
+    def run(case: searchbench.Case) -> int:
+        logging.getLogger("articles.search").error("index unreadable")
+        return 1
+
+    measured = searchbench.measure(run, lambda: 0, searchbench.cases()[:2], [], repeats=1)
+    assert measured["error_count"] == 2 and measured["cold"]["n"] == 0
+    assert "index unreadable" in next(iter(measured["errors"].values()))
+
+
+def test_the_baseline_writes_with_the_importers_settings(db, settings, tmp_path: Path) -> None:
+    from articles.search.backends.whoosh import writing
+
+    settings.NEWSARCHIVE_IMPORT_BATCH_SIZE = 15
+    policy = baseline.importer_policy()
+    assert (policy.procs, policy.limitmb) == (writing.BULK_PROCS, writing.BULK_LIMITMB)
+    assert (policy.commit_docs, policy.commit_seconds) == (
+        writing.BULK_COMMIT_DOCS,
+        writing.BULK_COMMIT_SECONDS,
+    )
+    assert policy.parallel_min == writing.BULK_PARALLEL_MIN
+    assert policy.mergetype is writing.merge_tiny
+    assert policy.batch_size == 15
+
+    corpus.generate(40, tmp_path / "corpus", seed=1)
+    schema, origin = baseline.load_schema()
+    make_document, _ = baseline.document_maker(origin)
+    parsed: list[int] = []
+
+    def counting_maker(article, i):
+        parsed.append(i)
+        return make_document(article, i)
+
+    policy = replace(policy, commit_docs=20)  # 15 + 15 go in, then a commit; 10 more, another
+    result = baseline.index_corpus(
+        tmp_path / "corpus", schema, counting_maker, tmp_path / "ix", policy
+    )
+    assert result["doc_count"] == result["documents"] == 40
+    assert result["commits"] == 2
+    assert result["writer"]["batch_size"] == 15 and result["writer"]["mergetype"] == "merge_tiny"
+    assert parsed == list(range(40))
+
+
+def test_report_table_has_a_column_per_n_and_says_why_the_baseline_was_skipped() -> None:
+    runs = [
+        {"n": 10_000, "backend": "whoosh", "baseline": {"articles_per_s": 100.0}},
+        {"n": 1_000_000, "backend": "whoosh", "baseline_skipped": "N above 200,000"},
+    ]
+    text = render({**_REPORT_HEAD, "runs": runs})
+    assert "| | N = 10,000, whoosh | N = 1,000,000, whoosh |" in text
+    assert "| stock-Whoosh baseline, articles/s | 100 | skipped |" in text
+    assert "| raw Whoosh baseline | skipped: N above 200,000 |" in text
+
+
+_REPORT_HEAD = {
+    "started": "2026-01-01T00:00:00+00:00",
+    "machine": {"python": "3.11", "whoosh": "x", "cpus": 2, "loadavg_at_start": [0.1]},
+}

@@ -38,7 +38,10 @@ class LRU:
                 _, (_, old) = self.data.popitem(last=False)
                 self.size -= old
 
-    def clear(self) -> None:
+    def clear(self) -> int:
+        """Drop every entry; returns how many there were."""
         with self.lock:
+            dropped = len(self.data)
             self.data.clear()
             self.size = 0
+            return dropped

@@ -214,5 +214,11 @@ class SearchBackend(ABC):
         """Where the index lives, for messages about it."""
         return ""
 
+    def clear_caches(self) -> int:
+        """Forget every answer this process keeps (results, facet counts, postings, analysed
+        query words); returns how many entries went. The next search is computed from the
+        index: the bench's cold searches start here, so that none of them is a cache hit."""
+        return 0
+
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op for most backends
         """Release files and caches (tests switch index folders between tests)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from articles.search import SearchQuery, search
+from articles.search import SearchQuery, clear_caches, search
 
 from .support import day, titles
 
@@ -67,3 +67,15 @@ def test_page_past_the_end_is_empty_with_the_right_total(add_article):
     add_article("Only")
     results = search(SearchQuery(page=99))
     assert (results.total, results.hits, results.page) == (1, [], 99)
+
+
+def test_clear_caches_forgets_answers_and_changes_none(dated):
+    """The bench's cold searches start from ``clear_caches()``: after it nothing is cached (a
+    second call finds nothing to drop) and every search answers as before."""
+    queries = [SearchQuery(q="cocoa", per_page=2, page=page) for page in (1, 2)] + [SearchQuery()]
+    before = [titles(search(query)) for query in queries]
+
+    clear_caches()
+
+    assert clear_caches() == 0
+    assert [titles(search(query)) for query in queries] == before

@@ -138,6 +138,14 @@ class PostgresBackend(SearchBackend):
             value = self._per_version[name] = make()
         return value
 
+    def clear_caches(self) -> int:
+        """Forget cached results, analysed words and per-version values (PostgreSQL's own
+        buffers are the server's, not this process's)."""
+        with self._lock:
+            dropped = self._results.clear() + self._analysed.clear() + len(self._per_version)
+            self._per_version = {}
+            return dropped
+
     def _labels(self) -> dict[str, dict[int, tuple[str, str]]]:
         """Per label field: id -> (display name, label key)."""
 

@@ -91,6 +91,11 @@ class WhooshBackend(IndexWriting, SearchBackend):
                     self._retired.pop(0).close()
             return new
 
+    def clear_caches(self) -> int:
+        with self._lock:
+            snapshots = [s for s in (*self._retired, self._snapshot) if s is not None]
+            return self._postings_cache.clear() + sum(s.clear_caches() for s in snapshots)
+
     def close(self) -> None:
         with self._lock:
             for snap in [*self._retired, self._snapshot]:

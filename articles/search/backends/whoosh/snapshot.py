@@ -154,6 +154,13 @@ class Snapshot:
         ords = np.concatenate(parts) if parts else np.empty(0, dtype=np.int32)
         return ords, names
 
+    def clear_caches(self) -> int:
+        """Forget this generation's results, facet counts and term arrays (see the backend's)."""
+        with self.lock:
+            dropped = self.results.clear() + self.terms.clear() + len(self.facet_cache)
+            self.facet_cache.clear()
+            return dropped
+
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing twice is harmless
             self.searcher.close()
