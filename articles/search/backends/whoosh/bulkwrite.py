@@ -38,6 +38,7 @@ from whoosh.writing import SegmentWriter
 
 from .fastanalysis import FastAnalysis, learn_words, learned_words
 from .writers import (
+    ROLLED_SEGMENT,
     GuardedMpWriter,
     GuardedSubWriter,
     TidyOnFailure,
@@ -45,6 +46,13 @@ from .writers import (
     prepare_subwriter,
     report_failure,
 )
+
+#: Memory a posting takes in a sub-writer until its segment is written, at the peak of the
+#: commit (term id, document, weight, a slot in the values list, the sort's copies): 133 bytes
+#: measured on the bench's articles, so ``limitmb`` bounds a segment (``segment_posting_limit``).
+BYTES_PER_POSTING = 136
+#: Each sub-writer's ``limitmb`` when none is given (Whoosh's default for a writer's pool).
+DEFAULT_LIMITMB = 128
 
 #: A term's postings as written: document numbers, weights (doubles, as the stock writer has
 #: them before a block stores them as floats) and encoded values (None for formats without).
@@ -74,6 +82,9 @@ class FieldPostings:
         if self.values is not None:
             self.values.extend(values)
 
+    def __len__(self) -> int:
+        return len(self.docs)
+
     def add(self, tbytes: bytes, docnum: int, weight: float, vbytes: bytes | None) -> None:
         self.terms.append(self.term_ids[tbytes])
         self.docs.append(docnum)
@@ -95,8 +106,10 @@ class FieldPostings:
         docs = array("I", np.frombuffer(self.docs, dtype=np.uint32)[order].tobytes())
         weights = array("d", np.frombuffer(self.weights, dtype=np.float64)[order].tobytes())
         values = None
-        if self.values is not None:
-            values = list(map(self.values.__getitem__, order.tolist()))
+        if self.values is not None:  # reordered without a Python int per posting (memory)
+            held = np.fromiter(self.values, dtype=object, count=len(self.values))
+            values = held[order].tolist()
+            del held
         start = 0
         for term_id, count in zip(by_name, counts, strict=True):
             end = start + count
@@ -134,6 +147,10 @@ class BulkPostings:
                 postings = FieldPostings(_keeps_values(schema[fieldname]))
                 self._postings[fieldname] = postings
             postings.add(tbytes, docnum, weight, vbytes)
+
+    def posting_count(self) -> int:
+        """Postings held for the new segment so far (what its memory grows with)."""
+        return sum(map(len, self._postings.values()))
 
     # ---- writing the segment ----------------------------------------------------------------
 
@@ -384,16 +401,32 @@ class TidyBulkSegmentWriter(TidyOnFailure, BulkSegmentWriter):
     """The one-process bulk writer, removing what it wrote when cancelled or failing."""
 
 
+def segment_posting_limit(limitmb: int | None) -> int:
+    """How many postings a sub-writer's segment holds before it is written and another one
+    started: its memory stays within ``limitmb`` whatever the size of the import."""
+    return max(1, (limitmb or DEFAULT_LIMITMB) * 1024 * 1024 // BYTES_PER_POSTING)
+
+
 def run_bulk_subwriter(task: Any) -> None:
     """A sub-writer's loop (Whoosh's ``SubWriterTask.run`` for ``multisegment=True``) with a
-    ``BulkSegmentWriter``: take job files off the queue, then finish the segment and report it."""
+    ``BulkSegmentWriter``: take job files off the queue, then finish the segment and report it.
+
+    A segment that reaches ``segment_posting_limit`` is finished on the spot and reported as
+    rolled (the parent names it in its next commit), and the sub-writer goes on with a new one:
+    segments as big as memory allows, however long the writer stays open. A commit pays per
+    distinct term of each segment, so bigger segments are cheaper per article."""
     ix = task.storage.open_index(task.indexname)
+    limit = segment_posting_limit(task.kwargs.get("limitmb"))
     writer = task.writer = BulkSegmentWriter(ix, _lk=False, **task.kwargs)
     while task.running:
         job = task.jobqueue.get()
         if job is None:
             break
         task._process_file(*job)
+        if writer.posting_count() >= limit:
+            segment = writer._finalize_segment()
+            task.resultqueue.put((ROLLED_SEGMENT, writer.pool.fieldnames, segment), timeout=5)
+            writer = task.writer = BulkSegmentWriter(ix, _lk=False, **task.kwargs)
     if not task.running:
         writer.cancel()
         return
