@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from whoosh.codec import whoosh3
 from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, W3TermInfo
+from whoosh.filedb.filetables import _lengths as _KEY_VALUE_LENGTHS
 from whoosh.formats import Positions
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
@@ -53,6 +54,9 @@ from .writers import (
 BYTES_PER_POSTING = 136
 #: Each sub-writer's ``limitmb`` when none is given (Whoosh's default for a writer's pool).
 DEFAULT_LIMITMB = 128
+
+#: Posting lists are written to the file in pieces of about this size, not one call per term.
+WRITE_BUFFER_BYTES = 1 << 20
 
 #: A term's postings as written: document numbers, weights (doubles, as the stock writer has
 #: them before a block stores them as floats) and encoded values (None for formats without).
@@ -180,9 +184,12 @@ class BulkPostings:
             writer.start_field(fieldname, field)
             lists = _PostingListWriter(writer, field.format)
             prefix = pack_ushort(writer._fieldid)
-            add_term = writer._tindex.add  # what W3FieldWriter.finish_term does
-            for tbytes, term_postings in postings.posting_lists():
-                add_term(prefix + tbytes, lists.write(term_postings, field_lengths))
+            records = [
+                (prefix + tbytes, lists.write(term_postings, field_lengths))
+                for tbytes, term_postings in postings.posting_lists()
+            ]
+            lists.flush()
+            add_terms(writer._tindex, records)  # what W3FieldWriter.finish_term does, per term
             writer.finish_field()
 
 
@@ -281,6 +288,32 @@ def _field_lengths(lengths: Any, fieldname: str, doccount: int) -> list | None:
     return found if any(found) else None
 
 
+def add_terms(table: Any, records: list[tuple[bytes, bytes]]) -> None:
+    """``OrderedHashWriter.add`` for each (key, value), in one write: the same bytes, hash
+    buckets and key index, without asking the file for its position (a system call) and
+    writing three times per term. Keys must increase, as ``add`` checks."""
+    dbfile = table.dbfile
+    position = dbfile.tell()
+    parts: list[bytes] = []
+    index_append = table.index.append
+    buckets = table.buckets
+    hashfn = table.hashfn
+    pack_lengths = _KEY_VALUE_LENGTHS.pack
+    header = _KEY_VALUE_LENGTHS.size
+    lastkey = table.lastkey
+    for key, value in records:
+        if key <= lastkey:
+            raise ValueError(f"Keys must increase: {lastkey!r}..{key!r}")
+        index_append(position)
+        parts += (pack_lengths(len(key), len(value)), key, value)
+        hashed = hashfn(key)
+        buckets[hashed & 255].append((hashed, position))
+        position += header + len(key) + len(value)
+        lastkey = key
+    dbfile.write(b"".join(parts))
+    table.lastkey = lastkey
+
+
 class _PostingListWriter:
     """Writes posting lists into a segment's postings file exactly as ``W3PostingsWriter``
     does (the same blocks, block headers and term statistics), a whole block per step.
@@ -300,6 +333,14 @@ class _PostingListWriter:
         self.blocklimit = codec._blocklimit
         self.compression = codec._compression
         self.fixed_size = format_.fixed_value_size()
+        self.pending: list[bytes] = []  # posting lists not written yet (``flush``)
+        self.pending_bytes = 0
+
+    def flush(self) -> None:
+        """Write the posting lists kept so far, in one call."""
+        if self.pending:
+            self.file.write(b"".join(self.pending))
+            self.pending, self.pending_bytes = [], 0
 
     def write(self, postings: _TermPostings, field_lengths: list | None) -> bytes:
         """Write one term's postings; return its term record (``W3TermInfo.to_bytes()``)."""
@@ -346,7 +387,10 @@ class _PostingListWriter:
             term_maxlength = max(term_maxlength, maxlength)
             term_maxweight = max(term_maxweight, maxweight)
         chunk = b"".join(parts)
-        self.file.write(chunk)
+        self.pending.append(chunk)
+        self.pending_bytes += len(chunk)
+        if self.pending_bytes >= WRITE_BUFFER_BYTES:
+            self.flush()
         start = self.offset
         self.offset += len(chunk)
         record = W3TermInfo._struct.pack(
