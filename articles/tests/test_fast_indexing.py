@@ -22,7 +22,7 @@ from whoosh.writing import SegmentWriter
 
 from articles.search import query as q
 from articles.search.backends import Filters
-from articles.search.backends.whoosh import WhooshBackend
+from articles.search.backends.whoosh import WhooshBackend, bulkwrite
 from articles.search.backends.whoosh.bulkwrite import BulkMpWriter, BulkSegmentWriter
 from articles.search.backends.whoosh.codec import NativeBlocksCodec
 from articles.search.backends.whoosh.fastanalysis import FastAnalysis
@@ -239,7 +239,8 @@ def three_ways(tmp_path_factory):
     """The same documents in two batches, written by stock Whoosh, by the bulk writer (the
     same two segments), and by the bulk writer with two parallel sub-writers (a segment each
     per batch, documents dealt out in job files; the parent merges the first batch's two
-    small segments when it commits the second)."""
+    small segments when it commits the second); and all at once by sub-writers that roll
+    over to a new segment whenever theirs is full (``rolled``)."""
     root = tmp_path_factory.mktemp("fast-indexing")
     documents = make_documents(240)
     batches = (documents[:120], documents[120:])
@@ -255,7 +256,27 @@ def three_ways(tmp_path_factory):
         for doc in batch:
             writer.add_document(**doc)
         writer.commit(mergetype=merge_tiny)  # the second merges the first's two, in bulk
+    write_rolled(new_index(root / "rolled"), documents)
     return root
+
+
+ROLL_POSTINGS = 1_000  # a sub-writer's segment of these documents is about 30 documents
+
+
+def write_rolled(ix, documents: list[dict]) -> None:
+    """One parallel writer for everything, whose sub-writers' memory holds about 1,000
+    postings: each finishes a segment whenever it reaches that and goes on with a new one."""
+    saved = bulkwrite.BYTES_PER_POSTING
+    bulkwrite.BYTES_PER_POSTING = 1024 * 1024 // ROLL_POSTINGS  # the sub-writers fork with it
+    try:
+        writer = BulkMpWriter(
+            ix, procs=2, multisegment=True, batchsize=10, limitmb=1, codec=NativeBlocksCodec(BLOCK)
+        )
+        for doc in documents:
+            writer.add_document(**doc)
+        writer.commit(mergetype=merge_tiny)
+    finally:
+        bulkwrite.BYTES_PER_POSTING = saved
 
 
 def test_parallel_bulk_writer_wrote_a_segment_per_sub_writer(three_ways):
@@ -264,10 +285,30 @@ def test_parallel_bulk_writer_wrote_a_segment_per_sub_writer(three_ways):
     assert parallel.doc_count() == 240
 
 
+def test_sub_writers_roll_over_to_new_segments_and_all_are_committed(three_ways):
+    rolled = index.open_dir(str(three_ways / "rolled"))
+    sizes = [segment.doc_count_all() for segment in rolled._segments()]
+    assert len(sizes) >= 6, sizes  # each of the two sub-writers rolled over at least twice
+    assert rolled.doc_count() == 240
+    with rolled.searcher() as searcher:
+        assert sorted(f["id"] for f in searcher.all_stored_fields()) == list(range(1, 241))
+
+
 def test_stock_whoosh_finds_the_same_in_an_index_written_in_bulk(three_ways):
     expected = stock_results(index.open_dir(str(three_ways / "stock")))
     assert all(expected[text] for text in QUERIES)
     assert stock_results(index.open_dir(str(three_ways / "bulk"))) == expected
+
+    # Another segment layout: the same matches, dates order and groups (prefix expansions
+    # score per segment, so scores of a few queries differ as they would after any commit).
+    def matches(found: dict) -> dict:
+        return {
+            key: sorted(hit[1] for hit in value) if key in QUERIES else value
+            for key, value in found.items()
+        }
+
+    rolled = stock_results(index.open_dir(str(three_ways / "rolled")))
+    assert matches(rolled) == matches(expected)
 
 
 def test_the_projects_search_finds_the_same_in_all_three(three_ways):
@@ -280,3 +321,4 @@ def test_the_projects_search_finds_the_same_in_all_three(three_ways):
         return {key: (total, sorted(ids), facets) for key, (total, ids, facets) in found.items()}
 
     assert unordered(project_results(three_ways / "parallel")) == unordered(expected)
+    assert unordered(project_results(three_ways / "rolled")) == unordered(expected)

@@ -363,3 +363,46 @@ def test_large_imports_index_with_parallel_writers_committing_along_the_way(
 
     assert search.indexed_ids() == set(Article.objects.values_list("id", flat=True))
     assert search.search(search.SearchQuery(q="harbour")).total == 20
+
+
+def test_a_save_waiting_for_the_index_gets_in_during_a_long_import(
+    write_seed, tmp_path, monkeypatch
+):
+    """The import commits as soon as another writer waits for the lock, not at its interval."""
+    import threading
+    import time
+
+    from articles.search.backends.whoosh import writing
+    from articles.search.backends.whoosh.writers import cancel_quietly, lock_path, writers_waiting
+
+    monkeypatch.setattr(writing, "BULK_PARALLEL_MIN", 4)
+    monkeypatch.setattr(writing, "WRITE_LOCK_TIMEOUT", 20.0)  # the import never commits by then
+    for n in range(20):
+        write_seed(f"{n:02}.txt", title=f"Harbour report {n}", body=f"Harbour traffic {n}.")
+    backend = search.get_backend()
+    events: list = []
+
+    def save() -> None:
+        try:
+            cancel_quietly(backend._writer())
+            events.append("saved")
+        except Exception as error:  # noqa: BLE001 - the test reports it
+            events.append(error)
+
+    saver = threading.Thread(target=save)
+
+    def on_report(report) -> None:
+        events.append("imported")
+        if len(events) == 5:  # the first batch is in: the import's writer holds the lock
+            saver.start()
+            path = lock_path(backend._index())
+            while not writers_waiting(path):
+                time.sleep(0.01)
+
+    import_paths([tmp_path / "seeds"], batch_size=5, on_report=on_report)
+    saver.join(30)
+
+    # In as the next batch (the second) is committed, before the third is indexed.
+    assert "saved" in events and events.index("saved") == 10, events
+    assert search.indexed_ids() == set(Article.objects.values_list("id", flat=True))
+    assert not list(Path(backend.index_dir).glob("*.waiting-*"))

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from whoosh.codec import whoosh3
 from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, W3TermInfo
+from whoosh.filedb.filetables import _lengths as _KEY_VALUE_LENGTHS
 from whoosh.formats import Positions
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
@@ -38,6 +39,7 @@ from whoosh.writing import SegmentWriter
 
 from .fastanalysis import FastAnalysis, learn_words, learned_words
 from .writers import (
+    ROLLED_SEGMENT,
     GuardedMpWriter,
     GuardedSubWriter,
     TidyOnFailure,
@@ -45,6 +47,16 @@ from .writers import (
     prepare_subwriter,
     report_failure,
 )
+
+#: Memory a posting takes in a sub-writer until its segment is written, at the peak of the
+#: commit (term id, document, weight, a slot in the values list, the sort's copies): 133 bytes
+#: measured on the bench's articles, so ``limitmb`` bounds a segment (``segment_posting_limit``).
+BYTES_PER_POSTING = 136
+#: Each sub-writer's ``limitmb`` when none is given (Whoosh's default for a writer's pool).
+DEFAULT_LIMITMB = 128
+
+#: Posting lists are written to the file in pieces of about this size, not one call per term.
+WRITE_BUFFER_BYTES = 1 << 20
 
 #: A term's postings as written: document numbers, weights (doubles, as the stock writer has
 #: them before a block stores them as floats) and encoded values (None for formats without).
@@ -74,6 +86,9 @@ class FieldPostings:
         if self.values is not None:
             self.values.extend(values)
 
+    def __len__(self) -> int:
+        return len(self.docs)
+
     def add(self, tbytes: bytes, docnum: int, weight: float, vbytes: bytes | None) -> None:
         self.terms.append(self.term_ids[tbytes])
         self.docs.append(docnum)
@@ -95,8 +110,10 @@ class FieldPostings:
         docs = array("I", np.frombuffer(self.docs, dtype=np.uint32)[order].tobytes())
         weights = array("d", np.frombuffer(self.weights, dtype=np.float64)[order].tobytes())
         values = None
-        if self.values is not None:
-            values = list(map(self.values.__getitem__, order.tolist()))
+        if self.values is not None:  # reordered without a Python int per posting (memory)
+            held = np.fromiter(self.values, dtype=object, count=len(self.values))
+            values = held[order].tolist()
+            del held
         start = 0
         for term_id, count in zip(by_name, counts, strict=True):
             end = start + count
@@ -135,6 +152,10 @@ class BulkPostings:
                 self._postings[fieldname] = postings
             postings.add(tbytes, docnum, weight, vbytes)
 
+    def posting_count(self) -> int:
+        """Postings held for the new segment so far (what its memory grows with)."""
+        return sum(map(len, self._postings.values()))
+
     # ---- writing the segment ----------------------------------------------------------------
 
     def _flush_segment(self) -> None:
@@ -163,9 +184,12 @@ class BulkPostings:
             writer.start_field(fieldname, field)
             lists = _PostingListWriter(writer, field.format)
             prefix = pack_ushort(writer._fieldid)
-            add_term = writer._tindex.add  # what W3FieldWriter.finish_term does
-            for tbytes, term_postings in postings.posting_lists():
-                add_term(prefix + tbytes, lists.write(term_postings, field_lengths))
+            records = [
+                (prefix + tbytes, lists.write(term_postings, field_lengths))
+                for tbytes, term_postings in postings.posting_lists()
+            ]
+            lists.flush()
+            add_terms(writer._tindex, records)  # what W3FieldWriter.finish_term does, per term
             writer.finish_field()
 
 
@@ -264,6 +288,32 @@ def _field_lengths(lengths: Any, fieldname: str, doccount: int) -> list | None:
     return found if any(found) else None
 
 
+def add_terms(table: Any, records: list[tuple[bytes, bytes]]) -> None:
+    """``OrderedHashWriter.add`` for each (key, value), in one write: the same bytes, hash
+    buckets and key index, without asking the file for its position (a system call) and
+    writing three times per term. Keys must increase, as ``add`` checks."""
+    dbfile = table.dbfile
+    position = dbfile.tell()
+    parts: list[bytes] = []
+    index_append = table.index.append
+    buckets = table.buckets
+    hashfn = table.hashfn
+    pack_lengths = _KEY_VALUE_LENGTHS.pack
+    header = _KEY_VALUE_LENGTHS.size
+    lastkey = table.lastkey
+    for key, value in records:
+        if key <= lastkey:
+            raise ValueError(f"Keys must increase: {lastkey!r}..{key!r}")
+        index_append(position)
+        parts += (pack_lengths(len(key), len(value)), key, value)
+        hashed = hashfn(key)
+        buckets[hashed & 255].append((hashed, position))
+        position += header + len(key) + len(value)
+        lastkey = key
+    dbfile.write(b"".join(parts))
+    table.lastkey = lastkey
+
+
 class _PostingListWriter:
     """Writes posting lists into a segment's postings file exactly as ``W3PostingsWriter``
     does (the same blocks, block headers and term statistics), a whole block per step.
@@ -283,6 +333,14 @@ class _PostingListWriter:
         self.blocklimit = codec._blocklimit
         self.compression = codec._compression
         self.fixed_size = format_.fixed_value_size()
+        self.pending: list[bytes] = []  # posting lists not written yet (``flush``)
+        self.pending_bytes = 0
+
+    def flush(self) -> None:
+        """Write the posting lists kept so far, in one call."""
+        if self.pending:
+            self.file.write(b"".join(self.pending))
+            self.pending, self.pending_bytes = [], 0
 
     def write(self, postings: _TermPostings, field_lengths: list | None) -> bytes:
         """Write one term's postings; return its term record (``W3TermInfo.to_bytes()``)."""
@@ -329,7 +387,10 @@ class _PostingListWriter:
             term_maxlength = max(term_maxlength, maxlength)
             term_maxweight = max(term_maxweight, maxweight)
         chunk = b"".join(parts)
-        self.file.write(chunk)
+        self.pending.append(chunk)
+        self.pending_bytes += len(chunk)
+        if self.pending_bytes >= WRITE_BUFFER_BYTES:
+            self.flush()
         start = self.offset
         self.offset += len(chunk)
         record = W3TermInfo._struct.pack(
@@ -384,16 +445,32 @@ class TidyBulkSegmentWriter(TidyOnFailure, BulkSegmentWriter):
     """The one-process bulk writer, removing what it wrote when cancelled or failing."""
 
 
+def segment_posting_limit(limitmb: int | None) -> int:
+    """How many postings a sub-writer's segment holds before it is written and another one
+    started: its memory stays within ``limitmb`` whatever the size of the import."""
+    return max(1, (limitmb or DEFAULT_LIMITMB) * 1024 * 1024 // BYTES_PER_POSTING)
+
+
 def run_bulk_subwriter(task: Any) -> None:
     """A sub-writer's loop (Whoosh's ``SubWriterTask.run`` for ``multisegment=True``) with a
-    ``BulkSegmentWriter``: take job files off the queue, then finish the segment and report it."""
+    ``BulkSegmentWriter``: take job files off the queue, then finish the segment and report it.
+
+    A segment that reaches ``segment_posting_limit`` is finished on the spot and reported as
+    rolled (the parent names it in its next commit), and the sub-writer goes on with a new one:
+    segments as big as memory allows, however long the writer stays open. A commit pays per
+    distinct term of each segment, so bigger segments are cheaper per article."""
     ix = task.storage.open_index(task.indexname)
+    limit = segment_posting_limit(task.kwargs.get("limitmb"))
     writer = task.writer = BulkSegmentWriter(ix, _lk=False, **task.kwargs)
     while task.running:
         job = task.jobqueue.get()
         if job is None:
             break
         task._process_file(*job)
+        if writer.posting_count() >= limit:
+            segment = writer._finalize_segment()
+            task.resultqueue.put((ROLLED_SEGMENT, writer.pool.fieldnames, segment), timeout=5)
+            writer = task.writer = BulkSegmentWriter(ix, _lk=False, **task.kwargs)
     if not task.running:
         writer.cancel()
         return

@@ -47,11 +47,13 @@ logger = logging.getLogger("articles.search")
 
 LOCK_NAME = "WRITELOCK"  # Whoosh locks ``<indexname>_WRITELOCK`` in the index folder
 OWNER_SUFFIX = ".owner"  # beside the lock: who holds it and which sub-writers it started
+WAITING_INFIX = ".waiting-"  # beside the lock, one per process waiting for it: <lock>.waiting-<pid>
 POLL_SECONDS = 0.2  # how often a waiting parent checks that its sub-writers are alive
 STOP_GRACE_SECONDS = 3.0  # how long a stopped sub-writer gets before SIGKILL
 RESULT_GRACE_SECONDS = 5.0  # after a sub-writer exits cleanly, how long its result may lag
 _PR_SET_PDEATHSIG = 1  # prctl(2) option number (linux/prctl.h)
 _FAILED = "__subwriter_failed__"  # tags a failure report on the result queue
+ROLLED_SEGMENT = "__rolled_segment__"  # tags a segment a sub-writer finished and went on from
 JOB_PICKLE_PROTOCOL = 2  # MpWriter's job files, read back by SubWriterTask
 
 
@@ -257,8 +259,10 @@ class GuardedMpWriter(TidyOnFailure, MpWriter):
         return f"an index sub-writer failed (exit status {task.exitcode})"
 
     def _collect_results(self) -> list[Any]:
-        """One result per sub-writer, or an error naming why one is missing."""
+        """One final result per sub-writer (after any segments it rolled over on the way,
+        which come first), or an error naming why one is missing."""
         results: list[Any] = []
+        rolled: list[Any] = []
         clean_exit_seen: float | None = None
         while len(results) < len(self.tasks):
             try:
@@ -273,11 +277,11 @@ class GuardedMpWriter(TidyOnFailure, MpWriter):
                 continue
             if item and item[0] == _FAILED:
                 raise IndexWriteError(item[1])
-            results.append(item)
+            (rolled if item and item[0] == ROLLED_SEGMENT else results).append(item)
         for task in self.tasks:
             task.join(STOP_GRACE_SECONDS)  # each has handed in its segment and is leaving
         stop_processes(self.tasks)  # none should be left; never wait on one for ever
-        return results
+        return rolled + results
 
     def _commit(self, mergetype: Any, optimize: Any, merge: Any) -> None:
         """Whoosh's parallel commit, waiting on sub-writers without ever hanging on them."""
@@ -351,14 +355,23 @@ def open_writer(
     path = lock_path(ix)
     stop_orphaned_subwriters(path)
     leftovers = temp_entries(ix.storage.folder)  # before our own writer adds to them
-    try:
+    if procs > 1:
+        parallel = parallel_class or GuardedMpWriter
+        options["procs"] = procs
+    writer_class = parallel if procs > 1 else (single_class or TidySegmentWriter)
+
+    def take_lock(wait: float) -> SegmentWriter:
         with index_write_errors():
-            if procs > 1:
-                parallel = parallel_class or GuardedMpWriter
-                writer = parallel(ix, procs=procs, timeout=timeout, delay=0.05, **options)
-            else:
-                single = single_class or TidySegmentWriter
-                writer = single(ix, timeout=timeout, delay=0.05, **options)
+            return writer_class(ix, timeout=wait, delay=0.05, **options)
+
+    try:
+        try:
+            writer = take_lock(0)
+        except LockError:
+            if timeout <= 0:
+                raise
+            with WaitingMark(path):  # a long writer seeing it commits and lets us in
+                writer = take_lock(timeout)
     except LockError as error:
         holders = ", ".join(f"{pid} ({cmd[:80]})" for pid, cmd in lock_holders(path))
         held_by = f"; held by process {holders}" if holders else ""
@@ -437,6 +450,49 @@ class OwnerRecord:
     def remove(self) -> None:
         with contextlib.suppress(OSError):
             os.remove(self.path)
+
+
+class WaitingMark:
+    """A file beside the lock saying that this process waits for it, while it waits.
+
+    A long writer (an import) looks for these between batches (``writers_waiting``) and
+    commits early, releasing the lock, so that a save gets in within its wait whatever the
+    writer's commit interval. The file holds the waiter's start time, so a mark left by a
+    killed waiter (or a reused pid) is recognised as stale and removed."""
+
+    def __init__(self, path_of_lock: str) -> None:
+        self.path = f"{path_of_lock}{WAITING_INFIX}{os.getpid()}"
+
+    def __enter__(self) -> WaitingMark:
+        with contextlib.suppress(OSError), open(self.path, "w", encoding="ascii") as mark:
+            mark.write(str(process_start(os.getpid())))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(OSError):
+            os.remove(self.path)
+
+
+def writers_waiting(path_of_lock: str) -> int:
+    """How many live processes wait for this lock (see ``WaitingMark``); stale marks go."""
+    folder, prefix = os.path.split(path_of_lock + WAITING_INFIX)
+    waiting = 0
+    with contextlib.suppress(OSError):
+        for name in os.listdir(folder):
+            if not name.startswith(prefix):
+                continue
+            mark = os.path.join(folder, name)
+            try:
+                with open(mark, encoding="ascii") as text:
+                    start = int(text.read().strip())
+                pid = int(name[len(prefix) :])
+            except (OSError, ValueError):
+                continue  # being written (empty), or not a mark
+            if is_running(pid, start):
+                waiting += 1
+            else:
+                _remove(mark)
+    return waiting
 
 
 def stop_orphaned_subwriters(path_of_lock: str) -> list[int]:

@@ -23,7 +23,7 @@ from .. import BulkIndexer
 from .bulkwrite import open_bulk_writer
 from .codec import build_codec
 from .schema import build_schema, document_for
-from .writers import cancel_quietly, commit, index_write_errors
+from .writers import cancel_quietly, commit, index_write_errors, lock_path, writers_waiting
 
 if TYPE_CHECKING:
     from .backend import WhooshBackend
@@ -33,18 +33,24 @@ logger = logging.getLogger(__name__)
 #: Seconds a writer waits for another writer (an import, a rebuild) to release the lock.
 WRITE_LOCK_TIMEOUT = 60.0
 #: Long imports keep one writer across batches, committing after this many documents or
-#: seconds, whichever comes first, so a save waiting for the lock gets in well within its wait.
-BULK_COMMIT_DOCS = 5_000
-BULK_COMMIT_SECONDS = 15.0
+#: seconds, whichever comes first, or at once when another process waits for the lock (an
+#: admin save: see ``writers.WaitingMark``), so a save gets in well within its wait. Between
+#: commits the sub-writers write a segment whenever theirs reaches its memory limit, so the
+#: interval sets how soon an import's articles become searchable, not the segments' size.
+BULK_COMMIT_DOCS = 100_000
+BULK_COMMIT_SECONDS = 60.0
+#: How often an import whose commit let a waiting writer in looks whether it is done.
+WAITING_POLL_SECONDS = 0.05
 #: A first batch at least this big gets parallel sub-writers (Whoosh's procs/multisegment):
 #: they index while the importer parses and writes the next batch. Smaller imports (an admin
 #: upload of a few files, tests) skip the cost of starting processes.
 BULK_PARALLEL_MIN = 200
 BULK_PROCS = 2
-#: Each sub-writer's buffer: 2,500 documents (half a commit) fit without spilling runs to disk,
-#: which the benchmark's sweep showed costs a third of the throughput; 2 x 256 MB plus the
-#: importer keeps the whole import under 1 GB whatever the corpus size.
-BULK_LIMITMB = 256
+#: Each sub-writer's memory for its segment's postings (``bulkwrite.segment_posting_limit``):
+#: past it the segment is written and a new one begun (about 7,500 of the bench's articles of
+#: 4 KB), so two sub-writers of about 470 MB each and the importer stay near 1.2 GB whatever
+#: the size of the import.
+BULK_LIMITMB = 384
 #: Segments under this many documents are merged at each commit, which is cheap. Bigger ones
 #: are left alone: Whoosh's default policy decided, at 50,000 articles in the middle of an
 #: import, to merge half the archive in pure Python (minutes, with the lock held), and would do
@@ -98,9 +104,15 @@ class WhooshBulkIndexer(BulkIndexer):
             raise
         self._pending += len(ids)
         self._uncommitted.update(ids)
-        waited = time.monotonic() - self._opened
-        if self._pending >= BULK_COMMIT_DOCS or waited >= BULK_COMMIT_SECONDS:
+        if self._commit_due():
             self.close()
+
+    def _commit_due(self) -> bool:
+        if self._pending >= BULK_COMMIT_DOCS:
+            return True
+        if time.monotonic() - self._opened >= BULK_COMMIT_SECONDS:
+            return True
+        return writers_waiting(lock_path(self._writer)) > 0
 
     def _write(self, ids: list[int], new: bool) -> None:
         found: set[int] = set()
@@ -115,11 +127,21 @@ class WhooshBulkIndexer(BulkIndexer):
             self._writer.delete_by_term("id", missing)
 
     def _open(self, parallel: bool) -> None:
+        self._let_waiting_writers_in()
         options = {}
         if parallel:
             options = {"procs": BULK_PROCS, "multisegment": True, "limitmb": BULK_LIMITMB}
         self._writer = self.backend._writer(**options)
         self._opened = time.monotonic()
+
+    def _let_waiting_writers_in(self) -> None:
+        """Before taking the lock again, wait while other writers wait for it (they poll it
+        every 50 ms, we would win it back at once): for at most their own wait."""
+        with index_write_errors():
+            path = lock_path(self.backend._index())
+        deadline = time.monotonic() + WRITE_LOCK_TIMEOUT
+        while writers_waiting(path) and time.monotonic() < deadline:
+            time.sleep(WAITING_POLL_SECONDS)
 
     def close(self) -> None:
         writer, pending, self._writer, self._pending = self._writer, self._pending, None, 0
