@@ -140,7 +140,7 @@ class ArticleAdmin(admin.ModelAdmin):
         if not search_term.strip():
             return queryset, False
         try:
-            found = matching_ids(SearchQuery(q=search_term), ADMIN_SEARCH_LIMIT)
+            found = matching_ids(SearchQuery(q=search_term, collapse=False), ADMIN_SEARCH_LIMIT)
         except SearchUnavailable:
             return super().get_search_results(request, queryset, search_term)
         if found.total > len(found.ids):

@@ -59,7 +59,7 @@ def query_from_params(params: Any) -> SearchQuery:
     form = SearchForm(params)
     if not form.is_valid():
         raise BadSearch(form.error_message())
-    return dataclasses.replace(form.to_query(), page=1)
+    return dataclasses.replace(form.to_query(), page=1, collapse=False)
 
 
 def wants_body(params: Any) -> bool:

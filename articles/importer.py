@@ -288,7 +288,7 @@ class Importer:
             changed = [self._apply(article, item) for article, item in plan.to_update]
             Article.objects.bulk_update(changed, UPDATED_FIELDS)
             # Story threads: committed with the batch (bulk writes send no signals).
-            threads.thread_articles([a.pk for a in new] + [a.pk for a in changed])
+            threads.thread_articles([a.pk for a in changed], new=new)
         for article, report in zip(new, plan.created_reports, strict=True):
             report.article_id = article.pk
         for duplicate, first in plan.batch_duplicates:

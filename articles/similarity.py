@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Hashable, Iterable
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import MinHash, MinHashLSH
 
 #: datasketch's permutation scheme: 32-bit hash values, so a signature is 4 bytes a place.
 SCHEME = "affine32"
@@ -33,37 +33,27 @@ NUM_PERM = 64
 #: permutations this gives 16 bands of 4: a pair at 0.7 is a candidate 99% of the time.
 LSH_WEIGHTS = (0.1, 0.9)
 
-_WORD = re.compile(r"\w+")
+#: A word: a run of ASCII letters, digits and underscores, or of any non-ASCII bytes (the
+#: letters of other alphabets in UTF-8). Texts are read as bytes, so each word's CRC-32 is
+#: one C call with no Python in between.
+_WORD = re.compile(rb"(?:\w|[\x80-\xff])+")
 #: Roughly how many characters hold ``max_words`` words; only that much text is tokenised.
 _CHARS_PER_WORD = 12
 
 
-class _WordHashes(dict):
-    """A word's stable 32-bit hash (CRC-32 of its UTF-8), computed once per process."""
-
-    def __missing__(self, word: str) -> int:
-        value = self[word] = zlib.crc32(word.encode())
-        return value
-
-
-_word_hashes = _WordHashes()
-
-
-def words(text: str, max_words: int | None = None) -> list[str]:
-    """The text's words, lower-cased (``\\w+``), at most ``max_words`` of them."""
+def words(text: str, max_words: int | None = None) -> list[bytes]:
+    """The text's words, lower-cased, as UTF-8, at most ``max_words`` of them."""
     if max_words is not None:
         text = text[: max_words * _CHARS_PER_WORD]
-    found = _WORD.findall(text.lower())
+    found = _WORD.findall(text.lower().encode())
     return found[:max_words] if max_words is not None else found
 
 
-def shingle_hashes(tokens: list[str], size: int) -> np.ndarray:
-    """One 32-bit hash per run of ``size`` consecutive words (the whole text when shorter).
-
-    Word hashes are combined in NumPy rather than hashing each joined run as a string: the
-    same set of runs gives the same set of hashes, at a fraction of the cost.
-    """
-    hashes = np.array([_word_hashes[w] for w in tokens], dtype=DTYPE)
+def shingle_hashes(tokens: list[bytes], size: int) -> np.ndarray:
+    """One 32-bit hash per run of ``size`` consecutive words (the whole text when shorter):
+    each word's CRC-32, combined in NumPy rather than hashing each joined run: the same set of
+    runs gives the same set of hashes, at a fraction of the cost."""
+    hashes = np.fromiter(map(zlib.crc32, tokens), dtype=DTYPE, count=len(tokens))
     runs = len(hashes) - size + 1
     if runs <= 0:
         runs, size = min(len(hashes), 1), len(hashes)
@@ -75,7 +65,7 @@ def shingle_hashes(tokens: list[str], size: int) -> np.ndarray:
     return combined
 
 
-def shingles(text: str, size: int, max_words: int | None = None) -> set[tuple[str, ...]]:
+def shingles(text: str, size: int, max_words: int | None = None) -> set[tuple[bytes, ...]]:
     """The shingles themselves, as word tuples: the exact set a signature estimates (tests
     compare ``jaccard`` of these with the signatures' estimate)."""
     tokens = words(text, max_words)
@@ -91,8 +81,24 @@ def jaccard(a: set, b: set) -> float:
     return len(a & b) / len(a | b)
 
 
+def fmix32(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer, which datasketch's ``affine32`` scheme applies to every
+    input hash before the permutations (tests check the signatures against datasketch's)."""
+    values = values ^ (values >> DTYPE(16))
+    values = values * DTYPE(0x85EBCA6B)
+    values = values ^ (values >> DTYPE(13))
+    values = values * DTYPE(0xC2B2AE35)
+    return values ^ (values >> DTYPE(16))
+
+
 class Signer:
-    """Turns texts into MinHash signatures with one fixed set of permutations."""
+    """Turns texts into MinHash signatures with datasketch's permutations (seed ``SEED``).
+
+    ``signatures`` computes a whole batch in a few NumPy operations: the same values as
+    datasketch's ``MinHash.update_batch`` (``fmix32`` then ``a * h + b`` modulo 2**32, the
+    minimum per permutation), without a Python object and a call per article, which cost more
+    than the rest of an import's work on an article.
+    """
 
     def __init__(
         self, shingle_words: int = 3, max_words: int | None = 300, num_perm: int = NUM_PERM
@@ -100,23 +106,33 @@ class Signer:
         self.shingle_words = shingle_words
         self.max_words = max_words
         self.num_perm = num_perm
-        self._permutations = MinHash(num_perm=num_perm, seed=SEED, scheme=SCHEME).permutations
+        a, b = MinHash(num_perm=num_perm, seed=SEED, scheme=SCHEME).permutations
+        self._a = np.asarray(a, dtype=DTYPE)
+        self._b = np.asarray(b, dtype=DTYPE)
 
     def signature(self, text: str) -> np.ndarray | None:
         """The text's signature (``num_perm`` uint32), or None for a text without words,
         which is a version of nothing."""
-        tokens = words(text, self.max_words)
-        if not tokens:
-            return None
-        minhash = MinHash(
-            num_perm=self.num_perm,
-            seed=SEED,
-            scheme=SCHEME,
-            permutations=self._permutations,
-            hashfunc=int,
-        )
-        minhash.update_batch(shingle_hashes(tokens, self.shingle_words).tolist())
-        return minhash.hashvalues
+        return self.signatures([text])[0]
+
+    def signatures(self, texts: list[str]) -> list[np.ndarray | None]:
+        """``signature`` of each text, computed together."""
+        parts = [shingle_hashes(words(t, self.max_words), self.shingle_words) for t in texts]
+        sizes = np.array([len(p) for p in parts], dtype=np.int64)
+        if not sizes.any():
+            return [None] * len(texts)
+        hashed = fmix32(np.concatenate(parts))
+        # One row per permutation, so each minimum runs along contiguous memory (reducing the
+        # other way round was five times slower).
+        permuted = np.multiply.outer(self._a, hashed)
+        permuted += self._b[:, None]
+        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        nonempty = sizes > 0
+        minima = np.ascontiguousarray(np.minimum.reduceat(permuted, starts[nonempty], axis=1).T)
+        out: list[np.ndarray | None] = [None] * len(texts)
+        for row, index in enumerate(np.flatnonzero(nonempty)):
+            out[index] = minima[row]
+        return out
 
     def from_bytes(self, data: bytes | memoryview | None) -> np.ndarray | None:
         """A stored signature back as an array; None for none or one of another size (made
@@ -137,38 +153,87 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.count_nonzero(a == b)) / len(a)
 
 
+def bands_for(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
+    """How many bands of how many rows: datasketch's choice for this threshold and
+    ``LSH_WEIGHTS`` (the integral of missed and chance pairs, minimised)."""
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=LSH_WEIGHTS)
+    return lsh.b, lsh.r
+
+
 class NearDuplicates:
     """An LSH index of signatures: which stored keys may be at least ``threshold`` similar.
 
-    Keys can be added again (the old signature is replaced) and discarded; ``candidates`` may
-    include keys below the threshold (callers check with ``similarity``) and, with the chosen
-    bands, misses few above it.
+    The banding of datasketch's ``MinHashLSH`` (its parameters, ``bands_for``), kept in plain
+    dictionaries: its ``insert`` and
+    ``query`` build a MinHash object per call, which at import speed was most of the cost.
+    Tests check the candidates against ``MinHashLSH.query``. Keys can be added again (the
+    old signature is replaced) and discarded; ``candidates`` may include keys below the
+    threshold (callers check with ``similarity``) and misses few above it.
     """
 
     def __init__(self, threshold: float, num_perm: int = NUM_PERM) -> None:
         self.threshold = threshold
         self.num_perm = num_perm
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=LSH_WEIGHTS)
+        self.bands, self.rows = bands_for(threshold, num_perm)
+        self._tables: list[dict[int, set[Hashable]]] = [{} for _ in range(self.bands)]
+        self._keys: dict[Hashable, list[int]] = {}
 
     def __contains__(self, key: Hashable) -> bool:
-        return key in self._lsh
+        return key in self._keys
 
     def __len__(self) -> int:
-        return len(self._lsh.keys)
+        return len(self._keys)
+
+    def band_keys(self, signatures: np.ndarray) -> list[list[int]]:
+        """For each signature (a row), one 64-bit hash per band of ``rows`` values: datasketch
+        keys a band by its bytes; a hash collision here only adds a candidate, which the
+        caller's check drops. One NumPy pass for a whole batch."""
+        values = np.asarray(signatures, dtype=np.uint64).reshape(len(signatures), -1)
+        bands = values[:, : self.bands * self.rows].reshape(len(values), self.bands, self.rows)
+        key = np.zeros((len(values), self.bands), dtype=np.uint64)
+        for column in range(self.rows):
+            key = (key ^ bands[:, :, column]) * np.uint64(0x100000001B3)
+        return (key ^ (key >> np.uint64(29))).tolist()
 
     def add(self, key: Hashable, signature: np.ndarray) -> None:
-        self.discard(key)
-        self._lsh.insert(key, self._minhash(signature), check_duplication=False)
+        self.add_many([key], [signature])
+
+    def add_many(self, keys: list[Hashable], signatures: list[np.ndarray]) -> list[set]:
+        """Add (or replace) these keys; returns each one's candidates, the others just added
+        included and itself left out."""
+        if not keys:
+            return []
+        bands = self.band_keys(np.stack(signatures))
+        for key, key_bands in zip(keys, bands, strict=True):
+            self.discard(key)
+            self._keys[key] = key_bands
+            for table, band in zip(self._tables, key_bands, strict=True):
+                members = table.get(band)
+                if members is None:
+                    table[band] = {key}
+                else:
+                    members.add(key)
+        return [self._matching(b) - {key} for key, b in zip(keys, bands, strict=True)]
 
     def discard(self, key: Hashable) -> None:
-        if key in self._lsh:
-            self._lsh.remove(key)
+        keys = self._keys.pop(key, None)
+        for table, band in zip(self._tables, keys or (), strict=False):
+            members = table.get(band)
+            if members is not None:
+                members.discard(key)
+                if not members:
+                    del table[band]
 
-    def candidates(self, signature: np.ndarray) -> list[Hashable]:
-        return self._lsh.query(self._minhash(signature))
+    def candidates(self, signature: np.ndarray) -> set[Hashable]:
+        return self._matching(self.band_keys(signature[None, :])[0])
 
-    def _minhash(self, signature: np.ndarray) -> LeanMinHash:
-        return LeanMinHash(seed=SEED, hashvalues=signature, scheme=SCHEME)
+    def _matching(self, key_bands: list[int]) -> set[Hashable]:
+        found: set[Hashable] = set()
+        for table, band in zip(self._tables, key_bands, strict=True):
+            members = table.get(band)
+            if members:
+                found |= members
+        return found
 
 
 def components(nodes: Iterable[int], edges: Iterable[tuple[int, int]]) -> list[set[int]]:

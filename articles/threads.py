@@ -12,7 +12,7 @@ only at the articles concerned, their LSH candidates and the members of the thre
 so the cost does not grow with the archive.
 
 The LSH index lives in memory, one per process, and is filled lazily from the stored
-signatures, then topped up with rows created or changed since (by id and ``updated``), so a
+signatures, then topped up with rows created since (ids above the highest seen), so a
 re-send imported in a later run, or by another process, still finds its thread. It only
 proposes candidates: each is checked against the database's row and signature, so a stale
 entry (a row rolled back or deleted elsewhere) can never join two stories.
@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 
-from articles import similarity
+from articles import similarity, textdiff
 from articles.models import NEWEST_FIRST, Article
 
 #: Articles signed per query by ``rebuild``.
@@ -66,27 +66,20 @@ class _Registry:
         self.signer = similarity.Signer(rules.shingle_words, rules.max_words)
         self.lsh = similarity.NearDuplicates(rules.threshold)
         self.max_id = 0
-        self.max_updated: datetime | None = None
         self.lock = threading.Lock()
 
     def refresh(self) -> None:
-        """Add the rows stored since the last look (new ids, or changed since)."""
-        rows = Article.objects.exclude(minhash=None)
-        if self.max_id:
-            recent = Q(pk__gt=self.max_id)
-            if self.max_updated is not None:
-                recent |= Q(updated__gte=self.max_updated)
-            rows = rows.filter(recent)
-        for pk, data, updated in rows.values_list("pk", "minhash", "updated").iterator(2000):
+        """Add the rows stored since the last look (ids above the highest seen: one range of
+        the primary key, where a scan for changed rows would read the whole table)."""
+        rows = Article.objects.exclude(minhash=None).filter(pk__gt=self.max_id)
+        for pk, data in rows.values_list("pk", "minhash").iterator(2000):
             signature = self.signer.from_bytes(data)
             if signature is not None:
                 self.lsh.add(pk, signature)
-            self.seen(pk, updated)
+            self.seen(pk)
 
-    def seen(self, pk: int, updated: datetime | None) -> None:
+    def seen(self, pk: int) -> None:
         self.max_id = max(self.max_id, pk)
-        if updated is not None and (self.max_updated is None or updated > self.max_updated):
-            self.max_updated = updated
 
 
 _registry: _Registry | None = None
@@ -116,36 +109,38 @@ class _Node:
     signature: np.ndarray | None
 
 
-def thread_articles(ids: Iterable[int]) -> None:
-    """(Re)sign these new or edited articles and bring every thread they touch up to date.
+def thread_articles(ids: Iterable[int] = (), new: Iterable[Article] = ()) -> None:
+    """(Re)sign these edited articles (``ids``) and just created ones (``new``, read from
+    memory: they have no thread nor signature yet) and bring every thread they touch up to date.
 
     Runs in the caller's transaction (the importer's batch, a save), so rows and threads are
     committed together.
     """
-    ids = set(ids)
-    if not ids:
+    rows = [(a.pk, a.title, a.body, None, None) for a in new]
+    ids = set(ids).difference(row[0] for row in rows)
+    if ids:
+        fields = ("pk", "title", "body", "thread", "minhash")
+        rows += Article.objects.filter(pk__in=ids).values_list(*fields)
+    if not rows:
         return
     registry = _get_registry()
     with registry.lock:
         registry.refresh()
-        rows = Article.objects.filter(pk__in=ids).values_list(
-            "pk", "title", "body", "thread", "minhash", "updated"
-        )
+        signatures = registry.signer.signatures([thread_text(r[1], r[2]) for r in rows])
         nodes: dict[int, _Node] = {}
         signed: list[tuple[bytes | None, int]] = []
-        for pk, title, body, thread, stored, updated in rows:
-            signature = registry.signer.signature(thread_text(title, body))
+        for (pk, _, _, thread, stored), signature in zip(rows, signatures, strict=True):
             data = similarity.to_bytes(signature) if signature is not None else None
             if data != (bytes(stored) if stored is not None else None):
                 signed.append((data, pk))
             if signature is None:
                 registry.lsh.discard(pk)
-            else:
-                registry.lsh.add(pk, signature)
-            registry.seen(pk, updated)
+            registry.seen(pk)
             nodes[pk] = _Node(pk, thread, signature)
+        keyed = [node for node in nodes.values() if node.signature is not None]
+        found = registry.lsh.add_many([n.pk for n in keyed], [n.signature for n in keyed])
         _write_signatures(signed)
-        _settle(registry, nodes)
+        _settle(registry, nodes, dict(zip([n.pk for n in keyed], found, strict=True)))
 
 
 def article_removed(pk: int, thread: int | None) -> None:
@@ -154,32 +149,36 @@ def article_removed(pk: int, thread: int | None) -> None:
     with registry.lock:
         registry.lsh.discard(pk)
         if thread is not None:
-            _settle(registry, {}, extra_threads={thread})
+            _settle(registry, {}, {}, extra_threads={thread})
 
 
 def _settle(
-    registry: _Registry, nodes: dict[int, _Node], extra_threads: set[int] = frozenset()
+    registry: _Registry,
+    nodes: dict[int, _Node],
+    near: dict[int, set[int]],
+    extra_threads: set[int] = frozenset(),
 ) -> None:
-    """Recompute the threads of ``nodes``, their similar articles and every thread involved.
+    """Recompute the threads of ``nodes`` (with their LSH candidates, ``near``), their similar
+    articles and every thread involved.
 
     The group is closed: every member of a thread involved is in it, and every similar pair
     of two members is found through the LSH. Components of size one leave their thread.
     """
     threshold = registry.rules.threshold
-    candidates: set[int] = set()
-    for node in nodes.values():
-        if node.signature is not None:
-            candidates.update(registry.lsh.candidates(node.signature))
+    candidates = set().union(*near.values()) if near else set()
     threads = {n.thread for n in nodes.values() if n.thread is not None} | set(extra_threads)
-    _load(registry, nodes, Q(pk__in=candidates - nodes.keys()) | Q(thread__in=threads))
-    more = {n.thread for n in nodes.values() if n.thread is not None} - threads
-    if more:
-        _load(registry, nodes, Q(thread__in=more))
+    if not candidates and not threads:
+        return  # new articles like nothing stored, in no thread: nothing changes
+    _load(registry, nodes, Q(pk__in=candidates - nodes.keys()))
+    more = {n.thread for n in nodes.values() if n.thread is not None} | threads
+    _load(registry, nodes, Q(thread__in=more))
     edges = []
     for node in nodes.values():
         if node.signature is None:
             continue
-        for other in registry.lsh.candidates(node.signature):
+        if node.pk not in near:
+            near[node.pk] = registry.lsh.candidates(node.signature) - {node.pk}
+        for other in near[node.pk]:
             peer = nodes.get(other)
             if (
                 peer is not None
@@ -196,7 +195,10 @@ def _settle(
 
 
 def _load(registry: _Registry, nodes: dict[int, _Node], where: Q) -> None:
-    """Add the rows matching ``where`` to ``nodes``, with their stored signatures."""
+    """Add the rows matching ``where`` to ``nodes``, with their stored signatures. (Two calls
+    rather than one with OR: each uses its own index.)"""
+    if not next(iter(where.children))[1]:
+        return
     for pk, thread, data in Article.objects.filter(where).values_list("pk", "thread", "minhash"):
         if pk not in nodes:
             nodes[pk] = _Node(pk, thread, registry.signer.from_bytes(data))
@@ -246,6 +248,32 @@ def versions(article: Article) -> list[Article]:
         .defer("original_text", "minhash")
     )
     return sorted(others, key=lambda a: (a.published is None, a.published or 0, a.pk))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Another version of an article, and what differs: the body word by word against the
+    article shown (``del``: only in the article shown, ``ins``: only in this version)."""
+
+    version: Article
+    same_title: bool
+    changes: list[textdiff.Segment]
+
+    @property
+    def same_text(self) -> bool:
+        return self.same_title and not self.changes
+
+
+def compare(article: Article) -> list[Comparison]:
+    """The article's other versions, oldest first, each with its word-level differences."""
+    return [
+        Comparison(
+            version=other,
+            same_title=other.title == article.title,
+            changes=textdiff.word_diff(article.body, other.body),
+        )
+        for other in versions(article)
+    ]
 
 
 @dataclass(frozen=True)

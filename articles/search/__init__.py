@@ -19,6 +19,7 @@ The package's modules, by what you would change in them:
 - ``query``: the reader's query language, parsed into a backend-neutral tree;
 - ``facets``: which facets a search shows, their labels, order and toggles;
 - ``highlight``: snippets and marked titles;
+- ``collapse``: story threads folded into their best hit (``SearchQuery.collapse``);
 - ``errors`` and ``outage``: what a failing index raises (``IndexWriteError``,
   ``SearchUnavailable``);
 - ``backends``: the backend contract; ``backends/whoosh/`` and ``backends/postgres/`` the two
@@ -43,6 +44,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from . import query as query_language
+from .collapse import Story, collapse
 from .backends import BulkIndexer, Filters, SearchBackend
 from .errors import IndexLockedError, IndexWriteError, SearchUnavailable
 from .facets import FacetCounts, FacetValue, facet_results, facets_for
@@ -63,6 +65,7 @@ from .rules import (
 __all__ = [
     "FacetValue",
     "Hit",
+    "Version",
     "BulkIndexer",
     "IndexLockedError",
     "IndexWriteError",
@@ -108,6 +111,21 @@ class SearchQuery:
     sort: str = ""  # one of rules.SORT_NAMES, or "" for the default (rules.effective_sort)
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
+    #: Fold each story thread into its best hit, as readers see results: the total and pages
+    #: then count stories, facets still count articles (``collapse``). Callers that want
+    #: every article (exports, feeds, the admin) or no hits at all turn it off.
+    collapse: bool = True
+
+
+@dataclass
+class Version:
+    """Another matching version of a hit's story, folded under it."""
+
+    id: int
+    title: str
+    url: str
+    source: str
+    published: datetime | None
 
 
 @dataclass
@@ -120,6 +138,13 @@ class Hit:
     section: str
     published: datetime | None
     snippet: str  # escaped HTML with <mark>
+    thread: int | None = None  # the story thread (articles.threads), None without versions
+    versions: list[Version] = field(default_factory=list)  # folded under it, in rank order
+
+    @property
+    def version_count(self) -> int:
+        """How many matching versions this hit stands for (itself included)."""
+        return 1 + len(self.versions)
 
 
 @dataclass
@@ -136,6 +161,10 @@ class SearchResults:
     #: The order the hits are in: the query's sort, or the default it resolved to ("" when
     #: the search could not be run).
     sort: str = ""
+    #: Matching articles, every version counted: ``total`` too unless threads were folded.
+    articles: int = 0
+    #: Whether threads were folded: ``total`` and ``pages`` then count stories.
+    collapsed: bool = False
 
 
 # --- the backend ---------------------------------------------------------------------------
@@ -198,14 +227,23 @@ def search(query: SearchQuery) -> SearchResults:
         )  # fmt: skip
     facet_names = [f.name for f in facets_for(query)]
     offset = (query.page - 1) * per_page
+    stories = None
     with _index_answers() as backend:
         found = backend.search(parsed, _filters(query), sort, offset, per_page, facet_names)
         found.facets.update(_wider_date_counts(backend, parsed, query))
-    hits = _hits(found.ids, found.terms, backend, parsed)
-    pages = max(1, math.ceil(found.total / per_page)) if found.total else 0
+        if query.collapse:
+            stories = _stories(backend, parsed, query, sort, found.total)
+    if stories is None:
+        total, hits = found.total, _hits(found.ids, found.terms, backend, parsed)
+    else:
+        shown = stories[offset : offset + per_page]
+        total = len(stories)
+        hits = _hits([story.best for story in shown], found.terms, backend, parsed)
+        _add_versions(hits, shown)
+    pages = max(1, math.ceil(total / per_page)) if total else 0
     return SearchResults(
         query=query,
-        total=found.total,
+        total=total,
         page=query.page,
         pages=pages,
         per_page=per_page,
@@ -214,7 +252,65 @@ def search(query: SearchQuery) -> SearchResults:
         suggestion=found.suggestion,
         error=" ".join(notes) if notes else None,
         sort=sort,
+        articles=found.total,
+        collapsed=stories is not None,
     )
+
+
+def _stories(
+    backend: SearchBackend,
+    parsed: query_language.ParsedQuery,
+    query: SearchQuery,
+    sort: str,
+    total: int,
+) -> list[Story] | None:
+    """Every match folded into stories, or None when no matching article can have another
+    version (no threads in the archive, or no matches): then the plain results are exact.
+
+    Exact totals and pages need the thread of every match, so the backend is asked for every
+    ranked id (no facets, no snippets); the threads come from the database, one row per
+    article that has versions (a small share of the archive), not per match.
+    """
+    if not total:
+        return None
+    thread_of = _threads_of_versions()
+    if not thread_of:
+        return None
+    ranked = backend.search(parsed, _filters(query), sort, 0, total, ()).ids
+    return collapse(ranked, thread_of)
+
+
+def _threads_of_versions() -> dict[int, int]:
+    """Article id -> thread id, for every article that has other versions."""
+    from articles.models import Article
+
+    return dict(Article.objects.exclude(thread=None).values_list("pk", "thread"))
+
+
+def _add_versions(hits: list[Hit], stories: list[Story]) -> None:
+    """Each hit's folded versions, read in one query (title, source, date and link)."""
+    by_best = {story.best: story for story in stories}
+    folded = [pk for story in stories for pk in story.folded]
+    if not folded:
+        return
+    from articles.models import Article
+
+    rows = Article.objects.filter(pk__in=folded).select_related("source")
+    found = {a.pk: a for a in rows.only("id", "title", "slug", "published", "source__name")}
+    for hit in hits:
+        story = by_best.get(hit.id)
+        for pk in story.folded if story else ():
+            article = found.get(pk)
+            if article is not None:
+                hit.versions.append(
+                    Version(
+                        id=pk,
+                        title=article.title,
+                        url=article.get_absolute_url(),
+                        source=article.source.name if article.source_id else "",
+                        published=article.published,
+                    )
+                )
 
 
 #: Said when a query had text but its repairs left nothing to search for.
@@ -322,7 +418,9 @@ def matching_ids(query: SearchQuery, limit: int) -> Matches:
     """The total and the ids of the first ``limit`` matches in the query's order.
 
     For exports, which read the rows themselves in batches: one backend call, no snippets, no
-    facet counts, nothing held but at most ``limit`` ids. Paging is ignored. Unlike
+    facet counts, nothing held but at most ``limit`` ids. Paging is ignored. With
+    ``query.collapse`` the matches are stories (each thread's best hit) as on the results page,
+    whose "3 of 720" follows them; exports turn it off to get every article. Unlike
     ``search()`` it has no page to explain repairs on; like it, it raises ``SearchUnavailable``
     when the index cannot answer.
     """
@@ -333,6 +431,9 @@ def matching_ids(query: SearchQuery, limit: int) -> Matches:
     sort = effective_sort(query.sort, has_words=parsed.node is not None)
     with _index_answers() as backend:
         found = backend.search(parsed, _filters(query), sort, 0, max(limit, 1), ())
+        stories = _stories(backend, parsed, query, sort, found.total) if query.collapse else None
+    if stories is not None:  # the page's order: stories' best hits
+        return Matches(len(stories), [story.best for story in stories[: max(limit, 0)]])
     return Matches(found.total, found.ids[: max(limit, 0)])
 
 
@@ -392,7 +493,7 @@ def _hits(
     rows = (
         Article.objects.filter(pk__in=ids)
         .select_related("source", "section")
-        .defer("original_text")
+        .defer("original_text", "minhash")
     )
     by_id = {a.pk: a for a in rows}
     phrases, words = _asked_for(parsed.node if parsed else None)
@@ -412,6 +513,7 @@ def _hits(
                 section=article.section.name if article.section_id else "",
                 published=article.published,
                 snippet=snippet(article.body, matches),
+                thread=article.thread,
             )
         )
     return hits

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
+from datasketch import MinHash, MinHashLSH
 
 from articles import similarity
 from articles.similarity import NearDuplicates, Signer, jaccard, shingles
@@ -50,7 +52,7 @@ def test_a_text_without_words_has_no_signature(signer):
 
 
 def test_short_texts_are_one_shingle(signer):
-    assert shingles("Two words", 3) == {("two", "words")}
+    assert shingles("Two words", 3) == {(b"two", b"words")}
     assert similarity.similarity(signer.signature("Two words"), signer.signature("two WORDS")) == 1
 
 
@@ -93,13 +95,13 @@ def test_lsh_finds_near_duplicates_and_not_unrelated_texts(signer):
     index = NearDuplicates(threshold=0.6)
     index.add(1, signer.signature(STORY))
     index.add(2, signer.signature(OTHER))
-    assert index.candidates(signer.signature(STORY.replace("Sunday", "Monday"))) == [1]
+    assert index.candidates(signer.signature(STORY.replace("Sunday", "Monday"))) == {1}
     assert len(index) == 2
     index.add(1, signer.signature(OTHER))  # replaced, not added twice
-    assert sorted(index.candidates(signer.signature(OTHER))) == [1, 2]
+    assert index.candidates(signer.signature(OTHER)) == {1, 2}
     index.discard(1)
     index.discard(1)
-    assert index.candidates(signer.signature(OTHER)) == [2]
+    assert index.candidates(signer.signature(OTHER)) == {2}
     assert 1 not in index
 
 
@@ -107,3 +109,67 @@ def test_components_join_chains_and_keep_singletons_apart():
     groups = similarity.components([1, 2, 3, 4, 5], [(1, 2), (2, 3), (5, 4)])
     assert sorted(sorted(g) for g in groups) == [[1, 2, 3], [4, 5]]
     assert sorted(sorted(g) for g in similarity.components([7], [])) == [[7]]
+
+
+def random_texts(count: int, seed: int) -> list[str]:
+    """Texts of 0-400 words from a small vocabulary, some sharing long runs of words."""
+    rng = random.Random(seed)
+    vocabulary = [f"w{i}" for i in range(300)]
+    texts = []
+    for _ in range(count):
+        if texts and rng.random() < 0.3:
+            words = rng.choice(texts).split()
+            words[rng.randrange(len(words) or 1) :] = rng.choices(vocabulary, k=rng.randint(0, 40))
+        else:
+            words = rng.choices(vocabulary, k=rng.randint(0, 400))
+        texts.append(" ".join(words))
+    return texts
+
+
+def test_batch_signatures_are_datasketchs_minhash(signer):
+    """The vectorised signatures equal datasketch's own ``MinHash.update_batch`` over the
+    same shingle hashes (the oracle), text by text, whatever the batch around them."""
+    texts = random_texts(80, seed=3)
+    for text, signature in zip(texts, signer.signatures(texts), strict=True):
+        tokens = similarity.words(text, signer.max_words)
+        if not tokens:
+            assert signature is None
+            continue
+        oracle = MinHash(num_perm=similarity.NUM_PERM, seed=similarity.SEED, hashfunc=int,
+                         scheme=similarity.SCHEME)  # fmt: skip
+        oracle.update_batch(similarity.shingle_hashes(tokens, 3).tolist())
+        assert np.array_equal(oracle.hashvalues, signature)
+        assert np.array_equal(signer.signature(text), signature)
+
+
+def test_lsh_candidates_are_datasketchs(signer):
+    """The bands give exactly the candidates of datasketch's ``MinHashLSH`` with the same
+    parameters, on texts with many near pairs."""
+    texts = random_texts(120, seed=5)
+    ours = NearDuplicates(threshold=0.6)
+    theirs = MinHashLSH(threshold=0.6, num_perm=similarity.NUM_PERM, weights=similarity.LSH_WEIGHTS)
+    signatures = signer.signatures(texts)
+    for key, signature in enumerate(signatures):
+        if signature is None:
+            continue
+        ours.add(key, signature)
+        minhash = MinHash(num_perm=similarity.NUM_PERM, seed=similarity.SEED,
+                          hashvalues=signature, scheme=similarity.SCHEME)  # fmt: skip
+        theirs.insert(key, minhash)
+    pairs = 0
+    for signature in signatures:
+        if signature is None:
+            continue
+        minhash = MinHash(num_perm=similarity.NUM_PERM, seed=similarity.SEED,
+                          hashvalues=signature, scheme=similarity.SCHEME)  # fmt: skip
+        found = ours.candidates(signature)
+        assert found == set(theirs.query(minhash))
+        pairs += len(found) - 1
+    assert pairs > 10  # the texts did share runs
+
+
+def test_words_of_other_alphabets_count(signer):
+    assert similarity.words("Ελλάδα και Κύπρος") == [
+        w.encode() for w in ("ελλάδα", "και", "κύπρος")
+    ]
+    assert signer.signature("مرحبا بالعالم") is not None
