@@ -83,7 +83,9 @@ def unpack(names: list[str], work: Path, corpus_dir: Path) -> list[Path]:
             with tarfile.open(archive) as tar:
                 tar.extractall(target, filter="data")
             (target / ".unpacked").write_text("ok")
-        folders.append(target)
+        # The archives hold one folder of seeds each (seeds-reuters/, seeds-bbc/).
+        inner = [p for p in target.iterdir() if p.is_dir()]
+        folders.append(inner[0] if len(inner) == 1 else target)
     return folders
 
 
@@ -221,7 +223,7 @@ def sample_pairs(n: int, files: dict, seeds: list[Path], seed: int = 20) -> list
     for name, (_, thread) in sorted(files.items()):
         if thread is not None:
             by_thread[thread].append(name)
-    root = {folder.name: folder for folder in seeds}
+    root = {folder.name: folder for folder in seeds}  # the keys' first part
     rng = random.Random(seed)
     differing, identical = [], []
     for thread in sorted(by_thread):

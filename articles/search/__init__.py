@@ -44,8 +44,8 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from . import query as query_language
-from .collapse import Story, collapse
 from .backends import BulkIndexer, Filters, SearchBackend
+from .collapse import Story, collapse
 from .errors import IndexLockedError, IndexWriteError, SearchUnavailable
 from .facets import FacetCounts, FacetValue, facet_results, facets_for
 from .highlight import highlight, make_matcher, snippet
