@@ -1,5 +1,11 @@
 """Near-duplicate texts for story threads: word shingles -> MinHash -> LSH. No Django.
 
+The method is datasketch's (``MinHash`` with its ``affine32`` permutations, ``MinHashLSH``'s
+banding), written here in NumPy over a whole batch: datasketch builds Python objects per text
+and per query, and importing it (SciPy) costs 0.6 s of CPU per process, which together came to
+more than the import may spend on threads. The tests hold this module to datasketch itself
+(a dev dependency): the same signatures, the same band parameters, the same candidates.
+
 Wire copy is re-sent with corrections and reprinted by other outlets; comparing every new
 article with every stored one would cost O(N) per article. Instead each text becomes a small
 MinHash signature (the minimum of ``num_perm`` hash permutations over its set of k-word
@@ -20,7 +26,6 @@ import zlib
 from collections.abc import Hashable, Iterable
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 #: datasketch's permutation scheme: 32-bit hash values, so a signature is 4 bytes a place.
 SCHEME = "affine32"
@@ -106,9 +111,7 @@ class Signer:
         self.shingle_words = shingle_words
         self.max_words = max_words
         self.num_perm = num_perm
-        a, b = MinHash(num_perm=num_perm, seed=SEED, scheme=SCHEME).permutations
-        self._a = np.asarray(a, dtype=DTYPE)
-        self._b = np.asarray(b, dtype=DTYPE)
+        self._a, self._b = permutations(num_perm, SEED)
 
     def signature(self, text: str) -> np.ndarray | None:
         """The text's signature (``num_perm`` uint32), or None for a text without words,
@@ -153,11 +156,34 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.count_nonzero(a == b)) / len(a)
 
 
-def bands_for(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
-    """How many bands of how many rows: datasketch's choice for this threshold and
-    ``LSH_WEIGHTS`` (the integral of missed and chance pairs, minimised)."""
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=LSH_WEIGHTS)
-    return lsh.b, lsh.r
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's ``affine32`` permutations for this seed: ``h -> a * h + b`` modulo 2**32,
+    ``a`` odd (so each is a bijection), drawn as ``MinHash(seed=seed).permutations`` draws
+    them (a test compares the two)."""
+    generator = np.random.RandomState(seed)
+    a = generator.randint(0, 1 << 31, num_perm, dtype=DTYPE) * DTYPE(2) + DTYPE(1)
+    b = generator.randint(0, 1 << 32, num_perm, dtype=DTYPE)
+    return a, b
+
+
+def bands_for(
+    threshold: float, num_perm: int = NUM_PERM, weights: tuple[float, float] = LSH_WEIGHTS
+) -> tuple[int, int]:
+    """How many bands of how many rows, chosen as datasketch's ``MinHashLSH`` chooses them:
+    the split that minimises the weighted areas of chance candidates below the threshold and
+    of missed pairs above it (integrated here with NumPy rather than SciPy; a test compares
+    the choices)."""
+    below = np.linspace(0.0, threshold, 1001)
+    above = np.linspace(threshold, 1.0, 1001)
+    best, choice = float("inf"), (1, 1)
+    for bands in range(1, num_perm + 1):
+        for rows in range(1, num_perm // bands + 1):
+            chance = np.trapezoid(1 - (1 - below**rows) ** bands, below)
+            missed = np.trapezoid((1 - above**rows) ** bands, above)
+            error = chance * weights[0] + missed * weights[1]
+            if error < best:
+                best, choice = error, (bands, rows)
+    return choice
 
 
 class NearDuplicates:

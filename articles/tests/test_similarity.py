@@ -1,4 +1,5 @@
-"""The near-duplicate module (shingles -> MinHash -> LSH), checked against exact Jaccard."""
+"""The near-duplicate module (shingles -> MinHash -> LSH), checked against exact Jaccard and
+against datasketch itself (signatures, permutations, band parameters, candidates)."""
 
 from __future__ import annotations
 
@@ -173,3 +174,16 @@ def test_words_of_other_alphabets_count(signer):
         w.encode() for w in ("ελλάδα", "και", "κύπρος")
     ]
     assert signer.signature("مرحبا بالعالم") is not None
+
+
+def test_permutations_are_datasketchs():
+    a, b = similarity.permutations(similarity.NUM_PERM, similarity.SEED)
+    reference = MinHash(num_perm=similarity.NUM_PERM, seed=similarity.SEED, scheme="affine32")
+    assert np.array_equal(reference.permutations[0], a)
+    assert np.array_equal(reference.permutations[1], b)
+
+
+@pytest.mark.parametrize("threshold", [0.3, 0.5, 0.6, 0.7, 0.8, 0.9])
+def test_band_parameters_are_datasketchs(threshold):
+    reference = MinHashLSH(threshold=threshold, num_perm=64, weights=similarity.LSH_WEIGHTS)
+    assert similarity.bands_for(threshold, 64) == (reference.b, reference.r)
