@@ -22,6 +22,8 @@ SUITES_ON_POSTGRES = [
     "articles/tests/test_views.py",
     "articles/tests/test_api.py",
     "articles/tests/test_admin.py",
+    "articles/tests/test_threads.py",
+    "articles/tests/test_threads_pages.py",
 ]
 
 pytestmark = [
