@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Hashable, Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -201,10 +201,14 @@ class NearDuplicates:
         self.threshold = threshold
         self.num_perm = num_perm
         self.bands, self.rows = bands_for(threshold, num_perm)
-        self._tables: list[dict[int, set[Hashable]]] = [{} for _ in range(self.bands)]
-        self._keys: dict[Hashable, list[int]] = {}
+        # A band's value is one key, or a tuple of keys when several share it; band lists are
+        # tuples. Dictionaries of ints and tuples of ints are not tracked by Python's cyclic
+        # garbage collector: sets and lists here (16 per article) were, and every full
+        # collection of an import walked them all.
+        self._tables: list[dict[int, int | tuple[int, ...]]] = [{} for _ in range(self.bands)]
+        self._keys: dict[int, tuple[int, ...]] = {}
 
-    def __contains__(self, key: Hashable) -> bool:
+    def __contains__(self, key: int) -> bool:
         return key in self._keys
 
     def __len__(self) -> int:
@@ -221,10 +225,10 @@ class NearDuplicates:
             key = (key ^ bands[:, :, column]) * np.uint64(0x100000001B3)
         return (key ^ (key >> np.uint64(29))).tolist()
 
-    def add(self, key: Hashable, signature: np.ndarray) -> None:
+    def add(self, key: int, signature: np.ndarray) -> None:
         self.add_many([key], [signature])
 
-    def add_many(self, keys: list[Hashable], signatures: list[np.ndarray]) -> list[set]:
+    def add_many(self, keys: list[int], signatures: list[np.ndarray]) -> list[set[int]]:
         """Add (or replace) these keys; returns each one's candidates, the others just added
         included and itself left out."""
         if not keys:
@@ -232,33 +236,40 @@ class NearDuplicates:
         bands = self.band_keys(np.stack(signatures))
         for key, key_bands in zip(keys, bands, strict=True):
             self.discard(key)
-            self._keys[key] = key_bands
+            self._keys[key] = tuple(key_bands)
             for table, band in zip(self._tables, key_bands, strict=True):
-                members = table.get(band)
-                if members is None:
-                    table[band] = {key}
+                held = table.get(band)
+                if held is None:
+                    table[band] = key
+                elif isinstance(held, tuple):
+                    table[band] = (*held, key)
                 else:
-                    members.add(key)
+                    table[band] = (held, key)
         return [self._matching(b) - {key} for key, b in zip(keys, bands, strict=True)]
 
-    def discard(self, key: Hashable) -> None:
-        keys = self._keys.pop(key, None)
-        for table, band in zip(self._tables, keys or (), strict=False):
-            members = table.get(band)
-            if members is not None:
-                members.discard(key)
-                if not members:
-                    del table[band]
+    def discard(self, key: int) -> None:
+        key_bands = self._keys.pop(key, None)
+        for table, band in zip(self._tables, key_bands or (), strict=False):
+            held = table.get(band)
+            if held == key:
+                del table[band]
+            elif isinstance(held, tuple):
+                rest = tuple(k for k in held if k != key)
+                table[band] = rest if len(rest) > 1 else rest[0]
 
-    def candidates(self, signature: np.ndarray) -> set[Hashable]:
+    def candidates(self, signature: np.ndarray) -> set[int]:
         return self._matching(self.band_keys(signature[None, :])[0])
 
-    def _matching(self, key_bands: list[int]) -> set[Hashable]:
-        found: set[Hashable] = set()
+    def _matching(self, key_bands: list[int]) -> set[int]:
+        found: set[int] = set()
         for table, band in zip(self._tables, key_bands, strict=True):
-            members = table.get(band)
-            if members:
-                found |= members
+            held = table.get(band)
+            if held is None:
+                continue
+            if isinstance(held, tuple):
+                found.update(held)
+            else:
+                found.add(held)
         return found
 
 
