@@ -45,7 +45,7 @@ from django.utils.module_loading import import_string
 
 from . import query as query_language
 from .backends import BulkIndexer, Filters, SearchBackend
-from .collapse import Story, collapse
+from .collapse import Story, add_versions, collapse, threads_of_versions
 from .errors import IndexLockedError, IndexWriteError, SearchUnavailable
 from .facets import FacetCounts, FacetValue, facet_results, facets_for
 from .highlight import highlight, make_matcher, snippet
@@ -239,7 +239,7 @@ def search(query: SearchQuery) -> SearchResults:
         shown = stories[offset : offset + per_page]
         total = len(stories)
         hits = _hits([story.best for story in shown], found.terms, backend, parsed)
-        _add_versions(hits, shown)
+        add_versions(hits, shown)
     pages = max(1, math.ceil(total / per_page)) if total else 0
     return SearchResults(
         query=query,
@@ -273,44 +273,11 @@ def _stories(
     """
     if not total:
         return None
-    thread_of = _threads_of_versions()
+    thread_of = threads_of_versions()
     if not thread_of:
         return None
     ranked = backend.search(parsed, _filters(query), sort, 0, total, ()).ids
     return collapse(ranked, thread_of)
-
-
-def _threads_of_versions() -> dict[int, int]:
-    """Article id -> thread id, for every article that has other versions."""
-    from articles.models import Article
-
-    return dict(Article.objects.exclude(thread=None).values_list("pk", "thread"))
-
-
-def _add_versions(hits: list[Hit], stories: list[Story]) -> None:
-    """Each hit's folded versions, read in one query (title, source, date and link)."""
-    by_best = {story.best: story for story in stories}
-    folded = [pk for story in stories for pk in story.folded]
-    if not folded:
-        return
-    from articles.models import Article
-
-    rows = Article.objects.filter(pk__in=folded).select_related("source")
-    found = {a.pk: a for a in rows.only("id", "title", "slug", "published", "source__name")}
-    for hit in hits:
-        story = by_best.get(hit.id)
-        for pk in story.folded if story else ():
-            article = found.get(pk)
-            if article is not None:
-                hit.versions.append(
-                    Version(
-                        id=pk,
-                        title=article.title,
-                        url=article.get_absolute_url(),
-                        source=article.source.name if article.source_id else "",
-                        published=article.published,
-                    )
-                )
 
 
 #: Said when a query had text but its repairs left nothing to search for.
