@@ -263,6 +263,6 @@ NEWSARCHIVE_SITEMAP_LIMIT = int(os.environ.get("NEWSARCHIVE_SITEMAP_LIMIT", "100
 # Story threads (articles/threads.py): two articles are versions of one story when the
 # estimated Jaccard similarity of their word shingles (runs of this many words, over at most
 # the first NEWSARCHIVE_THREAD_MAX_WORDS words of title and body) is at least the threshold.
-NEWSARCHIVE_THREAD_THRESHOLD = float(os.environ.get("NEWSARCHIVE_THREAD_THRESHOLD", "0.6"))
+NEWSARCHIVE_THREAD_THRESHOLD = float(os.environ.get("NEWSARCHIVE_THREAD_THRESHOLD", "0.7"))
 NEWSARCHIVE_THREAD_SHINGLE_WORDS = env_int("NEWSARCHIVE_THREAD_SHINGLE_WORDS", 3)
 NEWSARCHIVE_THREAD_MAX_WORDS = env_int("NEWSARCHIVE_THREAD_MAX_WORDS", 300)

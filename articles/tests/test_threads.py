@@ -92,8 +92,9 @@ def test_deleting_a_version_leaves_a_single_article_without_a_thread(make_articl
     assert b.thread is None
 
 
-def test_deleting_the_link_between_two_versions_splits_the_thread(make_article):
+def test_deleting_the_link_between_two_versions_splits_the_thread(make_article, settings):
     """a ~ b and b ~ c, but a and c are too far apart: without b they are two stories."""
+    settings.NEWSARCHIVE_THREAD_THRESHOLD = 0.6
     words = [f"w{i}" for i in range(80)]
     a_text = " ".join(words[:60])  # a~b and b~c: Jaccard 0.71; a~c: 0.49
     b_text = " ".join(words[10:70])
