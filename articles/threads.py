@@ -107,6 +107,13 @@ class _Node:
     pk: int
     thread: int | None
     signature: np.ndarray | None
+    text: str = ""
+    _shingles: np.ndarray | None = None
+
+    def shingles(self, signer: similarity.Signer) -> np.ndarray:
+        if self._shingles is None:
+            self._shingles = signer.shingle_set(self.text)
+        return self._shingles
 
 
 def thread_articles(ids: Iterable[int] = (), new: Iterable[Article] = ()) -> None:
@@ -129,14 +136,14 @@ def thread_articles(ids: Iterable[int] = (), new: Iterable[Article] = ()) -> Non
         signatures = registry.signer.signatures([thread_text(r[1], r[2]) for r in rows])
         nodes: dict[int, _Node] = {}
         signed: list[tuple[bytes | None, int]] = []
-        for (pk, _, _, thread, stored), signature in zip(rows, signatures, strict=True):
+        for (pk, title, body, thread, stored), signature in zip(rows, signatures, strict=True):
             data = similarity.to_bytes(signature) if signature is not None else None
             if data != (bytes(stored) if stored is not None else None):
                 signed.append((data, pk))
             if signature is None:
                 registry.lsh.discard(pk)
             registry.seen(pk)
-            nodes[pk] = _Node(pk, thread, signature)
+            nodes[pk] = _Node(pk, thread, signature, thread_text(title, body))
         keyed = [node for node in nodes.values() if node.signature is not None]
         found = registry.lsh.add_many([n.pk for n in keyed], [n.signature for n in keyed])
         _write_signatures(signed)
@@ -184,7 +191,7 @@ def _settle(
                 peer is not None
                 and other > node.pk
                 and peer.signature is not None
-                and similarity.similarity(node.signature, peer.signature) >= threshold
+                and _versions(registry, node, peer, threshold)
             ):
                 edges.append((node.pk, other))
     changes = []
@@ -194,14 +201,26 @@ def _settle(
     _write_threads(changes)
 
 
+def _versions(registry: _Registry, a: _Node, b: _Node, threshold: float) -> bool:
+    """Whether two articles are versions of one story: their signatures' estimate is near
+    enough to be worth it, and the exact similarity of their shingles reaches the threshold."""
+    if similarity.similarity(a.signature, b.signature) < threshold - similarity.ESTIMATE_MARGIN:
+        return False
+    signer = registry.signer
+    return similarity.exact_similarity(a.shingles(signer), b.shingles(signer)) >= threshold
+
+
 def _load(registry: _Registry, nodes: dict[int, _Node], where: Q) -> None:
     """Add the rows matching ``where`` to ``nodes``, with their stored signatures. (Two calls
     rather than one with OR: each uses its own index.)"""
     if not next(iter(where.children))[1]:
         return
-    for pk, thread, data in Article.objects.filter(where).values_list("pk", "thread", "minhash"):
+    rows = Article.objects.filter(where).values_list("pk", "thread", "minhash", "title", "body")
+    for pk, thread, data, title, body in rows:
         if pk not in nodes:
-            nodes[pk] = _Node(pk, thread, registry.signer.from_bytes(data))
+            nodes[pk] = _Node(
+                pk, thread, registry.signer.from_bytes(data), thread_text(title, body)
+            )
 
 
 def _write_signatures(rows: list[tuple[bytes | None, int]]) -> None:

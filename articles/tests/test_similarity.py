@@ -187,3 +187,10 @@ def test_permutations_are_datasketchs():
 def test_band_parameters_are_datasketchs(threshold):
     reference = MinHashLSH(threshold=threshold, num_perm=64, weights=similarity.LSH_WEIGHTS)
     assert similarity.bands_for(threshold, 64) == (reference.b, reference.r)
+
+
+def test_exact_similarity_is_jaccard_of_the_shingles(signer):
+    for a, b in zip(random_texts(40, seed=9), random_texts(40, seed=11), strict=True):
+        oracle = jaccard(shingles(a, 3, 300), shingles(b, 3, 300))
+        found = similarity.exact_similarity(signer.shingle_set(a), signer.shingle_set(b))
+        assert found == pytest.approx(oracle, abs=0.02)  # only hash collisions may differ
