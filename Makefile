@@ -68,6 +68,7 @@ format: install-dev
 # Both backends: PostgreSQL on $$BENCH_DATABASE_URL, or a throwaway server (needs postgresql).
 # The load run imports ../shared/corpus's two corpora (or 20,000 synthetic articles) and serves
 # them with gunicorn as `make run` does, on a free port of 127.0.0.1; it fails on any error.
+# `bench threads` imports the real corpora with and without story threads (bench/threads.py).
 bench: install-dev
 	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-$$(bash scripts/test-postgres.sh start 2>/dev/null)} \
 		$(PY) -m bench $(BENCH_ARGS)
@@ -75,6 +76,7 @@ bench: install-dev
 	$(PY) -m bench.admin
 	$(PY) -m bench load $(BENCH_LOAD_ARGS)
 	$(MAKE) --no-print-directory bench-relevance
+	$(PY) -m bench threads
 
 bench-load: install-dev
 	$(PY) -m bench load $(BENCH_LOAD_ARGS)

@@ -17,9 +17,9 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
-from . import admin_views
+from . import admin_views, threads
 from .models import (
     Article,
     ImportRun,
@@ -107,9 +107,17 @@ class ArticleAdmin(admin.ModelAdmin):
     date_hierarchy = "published"
     prepopulated_fields = {"slug": ("title",)}
     autocomplete_fields = ("source", "section")
-    readonly_fields = PROVENANCE_FIELDS
+    readonly_fields = (*PROVENANCE_FIELDS, "story_thread")
     fieldsets = (
         (None, {"fields": ("title", "slug", "source", "section", "published", "body")}),
+        (
+            "Story thread",
+            {
+                "fields": ("story_thread",),
+                "description": "Other versions of this story (re-sends, corrections, reprints), "
+                "grouped by the similarity of their texts; kept up to date on every save.",
+            },
+        ),
         (
             "Provenance",
             {
@@ -120,6 +128,26 @@ class ArticleAdmin(admin.ModelAdmin):
         ),
     )
     actions = ["reindex_selected"]
+
+    @admin.display(description="Versions")
+    def story_thread(self, obj: Article) -> str:
+        """The thread's other articles, each linked to its change page."""
+        if obj.pk is None or obj.thread is None:
+            return "No other version."
+        items = format_html_join(
+            "",
+            '<li><a href="{}">{}</a> · {} · {}</li>',
+            (
+                (
+                    reverse("admin:articles_article_change", args=[other.pk]),
+                    other.title,
+                    other.source or "no source",
+                    other.published.strftime("%Y-%m-%d %H:%M") if other.published else "undated",
+                )
+                for other in threads.versions(obj)
+            ),
+        )
+        return format_html("Thread {} <ul>{}</ul>", obj.thread, items)
 
     def save_model(
         self, request: HttpRequest, obj: Article, form: forms.ModelForm, change: bool
@@ -140,7 +168,7 @@ class ArticleAdmin(admin.ModelAdmin):
         if not search_term.strip():
             return queryset, False
         try:
-            found = matching_ids(SearchQuery(q=search_term), ADMIN_SEARCH_LIMIT)
+            found = matching_ids(SearchQuery(q=search_term, collapse=False), ADMIN_SEARCH_LIMIT)
         except SearchUnavailable:
             return super().get_search_results(request, queryset, search_term)
         if found.total > len(found.ids):

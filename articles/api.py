@@ -15,6 +15,7 @@ from django.utils.html import escape
 from django.utils.text import Truncator
 from django.views.decorators.http import require_safe
 
+from articles import threads
 from articles.export_views import api_format_response
 from articles.forms import SearchForm, search_params
 from articles.models import Article
@@ -43,6 +44,20 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "section": hit.section,
         "published": iso(hit.published),
         "snippet": str(hit.snippet),
+        # The story thread (None for an article without other versions) and how many of its
+        # versions match; with collapse on, the others are listed here rather than as hits.
+        "thread": hit.thread,
+        "versions": hit.version_count,
+        "other_versions": [
+            {
+                "id": version.id,
+                "title": version.title,
+                "url": version.url,
+                "source": version.source,
+                "published": iso(version.published),
+            }
+            for version in hit.versions
+        ],
     }
 
 
@@ -51,7 +66,11 @@ def results_json(query_text: str, filters: dict, results: SearchResults) -> dict
     return {
         "query": query_text,
         "filters": filters,
+        # With `collapsed`, `total` and `pages` count stories (a thread once) and `articles`
+        # every matching version; facet counts always count articles.
         "total": results.total,
+        "articles": results.articles,
+        "collapsed": results.collapsed,
         "page": results.page,
         "pages": results.pages,
         "per_page": results.per_page,
@@ -101,6 +120,7 @@ def article_api(request: HttpRequest, pk: int) -> JsonResponse:
     if article is None:
         return JsonResponse({"error": f"No article with id {pk}."}, status=404)
     related = [i for i in more_like_this(article.pk) if i != article.pk]
+    versions = threads.versions(article)
     return JsonResponse(
         {
             "id": article.pk,
@@ -113,5 +133,17 @@ def article_api(request: HttpRequest, pk: int) -> JsonResponse:
             "snippet": escape(Truncator(" ".join(article.body.split())).chars(SNIPPET_CHARS)),
             "body": article.body,
             "related": related,
+            "thread": article.thread,
+            "versions": 1 + len(versions),
+            "other_versions": [
+                {
+                    "id": version.pk,
+                    "title": version.title,
+                    "url": version.get_absolute_url(),
+                    "source": version.source.name if version.source else "",
+                    "published": iso(version.published),
+                }
+                for version in versions
+            ],
         }
     )

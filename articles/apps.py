@@ -8,4 +8,10 @@ class ArticlesConfig(AppConfig):
 
     def ready(self) -> None:
         # Keeps the search index in step with every save and delete, wherever it happens.
-        from . import signals  # noqa: F401
+        # Groups re-sent and reprinted stories on every save and delete.
+        from . import (
+            signals,  # noqa: F401
+            threads,
+        )
+
+        threads.connect()

@@ -42,6 +42,8 @@ BATCH_SIZE = 500
 DEFAULT_MAX_ROWS = 100_000
 # Parameters of a results page that mean nothing to its feed or export (they are every match).
 PAGING_PARAMS = ("page", "per_page")
+#: How the page shows story threads (folded or not): an export has every article either way.
+DISPLAY_PARAMS = (*PAGING_PARAMS, "collapse")
 TRUE_VALUES = ("1", "true", "yes", "on")
 FILENAME_MAX_CHARS = 120
 
@@ -59,7 +61,7 @@ def query_from_params(params: Any) -> SearchQuery:
     form = SearchForm(params)
     if not form.is_valid():
         raise BadSearch(form.error_message())
-    return dataclasses.replace(form.to_query(), page=1)
+    return dataclasses.replace(form.to_query(), page=1, collapse=False)
 
 
 def wants_body(params: Any) -> bool:
@@ -184,7 +186,7 @@ def export_filename(
     described = "-".join(
         slugify(f"{name} {value}") if name != "q" else slugify(value)
         for name, value in search_params(query)
-        if name not in PAGING_PARAMS
+        if name not in DISPLAY_PARAMS
     )
     described = described[:FILENAME_MAX_CHARS].strip("-") or "all"
     parts = ["newsarchive", described]
@@ -216,7 +218,7 @@ def export_response(request: HttpRequest, plan: ExportPlan) -> StreamingHttpResp
 def take_away_params(query: SearchQuery, *, keep_sort: bool = True) -> list[tuple[str, str]]:
     """The page's canonical parameters without paging (and without the order, for feeds,
     which are always newest first)."""
-    dropped = PAGING_PARAMS if keep_sort else (*PAGING_PARAMS, "sort")
+    dropped = DISPLAY_PARAMS if keep_sort else (*DISPLAY_PARAMS, "sort")
     return [(name, value) for name, value in search_params(query) if name not in dropped]
 
 

@@ -58,7 +58,9 @@ class Entry:
 
 def entries(subject: Subject) -> list[Entry]:
     """The feed's newest matches as entries, with each article's last update (one query)."""
-    query = dataclasses.replace(subject.query, sort=FEED_SORT, page=1, per_page=FEED_ITEMS)
+    query = dataclasses.replace(
+        subject.query, sort=FEED_SORT, page=1, per_page=FEED_ITEMS, collapse=False
+    )  # every version is news to a feed reader
     hits = search(query).hits
     updated = dict(
         Article.objects.filter(pk__in=[hit.id for hit in hits]).values_list("id", "updated")

@@ -124,6 +124,11 @@ class SearchForm(forms.Form):
         max_value=MAX_PAGE,
         error_messages=_messages(f"The page must be a whole number from 1 to {MAX_PAGE}."),
     )
+    collapse = forms.ChoiceField(
+        required=False,
+        choices=[("", "Default"), ("1", "Fold versions"), ("0", "Every version")],
+        error_messages={"invalid_choice": "Collapse must be 1 (fold versions) or 0."},
+    )
     per_page = forms.IntegerField(
         required=False,
         min_value=1,
@@ -175,6 +180,7 @@ class SearchForm(forms.Form):
             sort=data.get("sort") or "",
             page=data.get("page") or 1,
             per_page=data.get("per_page") or DEFAULT_PER_PAGE,
+            collapse=data.get("collapse") != "0",
         )
 
 
@@ -201,6 +207,8 @@ def search_params(query: SearchQuery) -> list[tuple[str, str]]:
         params.append(("sort", query.sort))
     if query.per_page != DEFAULT_PER_PAGE:
         params.append(("per_page", str(query.per_page)))
+    if not query.collapse:
+        params.append(("collapse", "0"))
     if query.page != 1:
         params.append(("page", str(query.page)))
     return params

@@ -196,7 +196,7 @@ def vocabulary() -> Vocabulary:
 
 def _finder() -> Callable[[str], bool]:
     def found(q: str) -> bool:
-        return matching_ids(SearchQuery(q=q), 0).total > 1
+        return matching_ids(SearchQuery(q=q, collapse=False), 0).total > 1
 
     return found
 

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import search, seedfile
+from . import search, seedfile, threads
 from .models import Article, ImportRun, Label, Section, Source, label_key, slug_for
 
 STATUSES = ("created", "updated", "unchanged", "duplicate", "skipped", "failed")
@@ -287,6 +287,8 @@ class Importer:
             Article.objects.bulk_create(new)
             changed = [self._apply(article, item) for article, item in plan.to_update]
             Article.objects.bulk_update(changed, UPDATED_FIELDS)
+            # Story threads: committed with the batch (bulk writes send no signals).
+            threads.thread_articles([a.pk for a in changed], new=new)
         for article, report in zip(new, plan.created_reports, strict=True):
             report.article_id = article.pk
         for duplicate, first in plan.batch_duplicates:

@@ -127,6 +127,17 @@ class Article(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    # Story threads (articles/threads.py keeps both): the id of the thread's first article when
+    # this one has other versions (re-sends, corrections, reprints), else None; and the MinHash
+    # signature of its text that decides it.
+    thread = models.BigIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=True,
+        help_text="The story thread: its first article's id; empty when there is no other version.",
+    )
+    minhash = models.BinaryField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-published", "-id"]

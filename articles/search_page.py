@@ -39,7 +39,7 @@ from articles.trends_form import trends_url
 
 #: The parameters a new query typed into the search box keeps: the period and the page size
 #: (filters by source and section are kept by their checkboxes, which belong to the form).
-BOX_PARAMS = ("year", "month", "day", "per_page")
+BOX_PARAMS = ("year", "month", "day", "per_page", "collapse")
 #: Values a facet lists before "Show more"; the rest open below it (a <details>, no script).
 FACET_SHOWN = 8
 #: The chart's plot height and the room above it (counts) and below it (labels), in CSS pixels;
@@ -195,6 +195,7 @@ def page_context(query: SearchQuery, results: SearchResults) -> dict[str, Any]:
         ),
         "suggestion_url": (search_url(query, q=results.suggestion) if results.suggestion else ""),
         "past_the_end": results.total > 0 and not results.hits,
+        "collapse_url": search_url(query, collapse=not query.collapse),
         "last_page_url": search_url(query, page=max(results.pages, 1)),
     }
 

@@ -39,6 +39,7 @@ from django.views.generic import (
     YearArchiveView,
 )
 
+from articles import threads
 from articles.forms import SearchForm, search_url
 from articles.help_examples import help_sections, tips
 from articles.models import NEWEST_FIRST, Article, Section, Source
@@ -87,7 +88,7 @@ def period_counts(kind: str, ordering: str = "ASC", **period: int) -> list[Perio
     100,000 articles on SQLite). While search is down, the database answers instead.
     """
     try:
-        facets = search(SearchQuery(per_page=1, **period)).facets.get(kind, [])
+        facets = search(SearchQuery(per_page=1, collapse=False, **period)).facets.get(kind, [])
     except SearchUnavailable:
         return period_counts_from_database(kind, ordering, **period)
     year, month = period.get("year"), period.get("month")
@@ -237,6 +238,7 @@ def _show_article(request: HttpRequest, article: Article) -> HttpResponse:
         "canonical_url": request.build_absolute_uri(canonical),
         "highlight": highlight_words(request),
         "related": related_articles(article),
+        "versions": threads.compare(article),
         "results_nav": results_navigation(request.GET, article.pk),
         "local_published": timezone.localtime(article.published) if article.published else None,
     }

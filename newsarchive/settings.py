@@ -260,3 +260,9 @@ DATA_UPLOAD_MAX_NUMBER_FILES = NEWSARCHIVE_UPLOAD_MAX_FILES
 NEWSARCHIVE_EXPORT_MAX_ROWS = int(os.environ.get("NEWSARCHIVE_EXPORT_MAX_ROWS", "100000"))
 # URLs per sitemap page (the sitemap protocol allows at most 50,000; see articles/sitemaps.py).
 NEWSARCHIVE_SITEMAP_LIMIT = int(os.environ.get("NEWSARCHIVE_SITEMAP_LIMIT", "10000"))
+# Story threads (articles/threads.py): two articles are versions of one story when the
+# Jaccard similarity of their word shingles (runs of this many words, over at most
+# the first NEWSARCHIVE_THREAD_MAX_WORDS words of title and body) is at least the threshold.
+NEWSARCHIVE_THREAD_THRESHOLD = float(os.environ.get("NEWSARCHIVE_THREAD_THRESHOLD", "0.7"))
+NEWSARCHIVE_THREAD_SHINGLE_WORDS = env_int("NEWSARCHIVE_THREAD_SHINGLE_WORDS", 3)
+NEWSARCHIVE_THREAD_MAX_WORDS = env_int("NEWSARCHIVE_THREAD_MAX_WORDS", 300)

@@ -19,6 +19,7 @@ The package's modules, by what you would change in them:
 - ``query``: the reader's query language, parsed into a backend-neutral tree;
 - ``facets``: which facets a search shows, their labels, order and toggles;
 - ``highlight``: snippets and marked titles;
+- ``collapse``: story threads folded into their best hit (``SearchQuery.collapse``);
 - ``errors`` and ``outage``: what a failing index raises (``IndexWriteError``,
   ``SearchUnavailable``);
 - ``backends``: the backend contract; ``backends/whoosh/`` and ``backends/postgres/`` the two
@@ -44,6 +45,7 @@ from django.utils.module_loading import import_string
 
 from . import query as query_language
 from .backends import BulkIndexer, Filters, SearchBackend
+from .collapse import Story, add_versions, collapse, threads_of_versions
 from .errors import IndexLockedError, IndexWriteError, SearchUnavailable
 from .facets import FacetCounts, FacetValue, facet_results, facets_for
 from .highlight import highlight, make_matcher, snippet
@@ -63,6 +65,7 @@ from .rules import (
 __all__ = [
     "FacetValue",
     "Hit",
+    "Version",
     "BulkIndexer",
     "IndexLockedError",
     "IndexWriteError",
@@ -110,6 +113,21 @@ class SearchQuery:
     sort: str = ""  # one of rules.SORT_NAMES, or "" for the default (rules.effective_sort)
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
+    #: Fold each story thread into its best hit, as readers see results: the total and pages
+    #: then count stories, facets still count articles (``collapse``). Callers that want
+    #: every article (exports, feeds, the admin) or no hits at all turn it off.
+    collapse: bool = True
+
+
+@dataclass
+class Version:
+    """Another matching version of a hit's story, folded under it."""
+
+    id: int
+    title: str
+    url: str
+    source: str
+    published: datetime | None
 
 
 @dataclass
@@ -122,6 +140,13 @@ class Hit:
     section: str
     published: datetime | None
     snippet: str  # escaped HTML with <mark>
+    thread: int | None = None  # the story thread (articles.threads), None without versions
+    versions: list[Version] = field(default_factory=list)  # folded under it, in rank order
+
+    @property
+    def version_count(self) -> int:
+        """How many matching versions this hit stands for (itself included)."""
+        return 1 + len(self.versions)
 
 
 @dataclass
@@ -138,6 +163,10 @@ class SearchResults:
     #: The order the hits are in: the query's sort, or the default it resolved to ("" when
     #: the search could not be run).
     sort: str = ""
+    #: Matching articles, every version counted: ``total`` too unless threads were folded.
+    articles: int = 0
+    #: Whether threads were folded: ``total`` and ``pages`` then count stories.
+    collapsed: bool = False
 
 
 # --- the backend ---------------------------------------------------------------------------
@@ -200,13 +229,22 @@ def search(query: SearchQuery) -> SearchResults:
         )  # fmt: skip
     facet_names = [f.name for f in facets_for(query)]
     offset = (query.page - 1) * per_page
+    stories = None
     with _index_answers() as backend:
         found = backend.search(parsed, _filters(query), sort, offset, per_page, facet_names)
-    hits = _hits(found.ids, found.terms, backend, parsed)
-    pages = max(1, math.ceil(found.total / per_page)) if found.total else 0
+        if query.collapse:
+            stories = _stories(backend, parsed, query, sort, found.total)
+    if stories is None:
+        total, hits = found.total, _hits(found.ids, found.terms, backend, parsed)
+    else:
+        shown = stories[offset : offset + per_page]
+        total = len(stories)
+        hits = _hits([story.best for story in shown], found.terms, backend, parsed)
+        add_versions(hits, shown)
+    pages = max(1, math.ceil(total / per_page)) if total else 0
     return SearchResults(
         query=query,
-        total=found.total,
+        total=total,
         page=query.page,
         pages=pages,
         per_page=per_page,
@@ -215,7 +253,32 @@ def search(query: SearchQuery) -> SearchResults:
         suggestion=found.suggestion,
         error=" ".join(notes) if notes else None,
         sort=sort,
+        articles=found.total,
+        collapsed=stories is not None,
     )
+
+
+def _stories(
+    backend: SearchBackend,
+    parsed: query_language.ParsedQuery,
+    query: SearchQuery,
+    sort: str,
+    total: int,
+) -> list[Story] | None:
+    """Every match folded into stories, or None when no matching article can have another
+    version (no threads in the archive, or no matches): then the plain results are exact.
+
+    Exact totals and pages need the thread of every match, so the backend is asked for every
+    ranked id (no facets, no snippets); the threads come from the database, one row per
+    article that has versions (a small share of the archive), not per match.
+    """
+    if not total:
+        return None
+    thread_of = threads_of_versions()
+    if not thread_of:
+        return None
+    ranked = backend.search(parsed, _filters(query), sort, 0, total, ()).ids
+    return collapse(ranked, thread_of)
 
 
 #: Said when a query had text but its repairs left nothing to search for.
@@ -305,7 +368,9 @@ def matching_ids(query: SearchQuery, limit: int) -> Matches:
     """The total and the ids of the first ``limit`` matches in the query's order.
 
     For exports, which read the rows themselves in batches: one backend call, no snippets, no
-    facet counts, nothing held but at most ``limit`` ids. Paging is ignored. Unlike
+    facet counts, nothing held but at most ``limit`` ids. Paging is ignored. With
+    ``query.collapse`` the matches are stories (each thread's best hit) as on the results page,
+    whose "3 of 720" follows them; exports turn it off to get every article. Unlike
     ``search()`` it has no page to explain repairs on; like it, it raises ``SearchUnavailable``
     when the index cannot answer.
     """
@@ -316,6 +381,9 @@ def matching_ids(query: SearchQuery, limit: int) -> Matches:
     sort = effective_sort(query.sort, has_words=parsed.node is not None)
     with _index_answers() as backend:
         found = backend.search(parsed, _filters(query), sort, 0, max(limit, 1), ())
+        stories = _stories(backend, parsed, query, sort, found.total) if query.collapse else None
+    if stories is not None:  # the page's order: stories' best hits
+        return Matches(len(stories), [story.best for story in stories[: max(limit, 0)]])
     return Matches(found.total, found.ids[: max(limit, 0)])
 
 
@@ -375,7 +443,7 @@ def _hits(
     rows = (
         Article.objects.filter(pk__in=ids)
         .select_related("source", "section")
-        .defer("original_text")
+        .defer("original_text", "minhash")
     )
     by_id = {a.pk: a for a in rows}
     phrases, words = _asked_for(parsed.node if parsed else None)
@@ -395,6 +463,7 @@ def _hits(
                 section=article.section.name if article.section_id else "",
                 published=article.published,
                 snippet=snippet(article.body, matches),
+                thread=article.thread,
             )
         )
     return hits

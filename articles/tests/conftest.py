@@ -19,6 +19,17 @@ def search_index_dir(settings, tmp_path: Path):
     _reset_search_backend()
 
 
+@pytest.fixture(autouse=True)
+def fresh_story_threads() -> Iterator[None]:
+    """Every test starts with an empty in-memory LSH of story threads (``articles.threads``),
+    as a new process would, so no test sees signatures of another's rolled-back rows."""
+    from articles import threads
+
+    threads.reset()
+    yield
+    threads.reset()
+
+
 class _Records(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.ERROR)

@@ -312,6 +312,7 @@ def test_provenance_is_read_only_in_a_collapsed_fieldset(staff_client, make_arti
         "fingerprint",
         "created",
         "updated",
+        "story_thread",  # the admin's read-only fields, shown in their own fieldset
     }
     assert "As given." in response.content.decode()
 

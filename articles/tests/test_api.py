@@ -13,7 +13,10 @@ from articles import views
 
 pytestmark = pytest.mark.django_db
 
-RESULT_FIELDS = {"id", "title", "url", "source", "section", "published", "snippet"}
+RESULT_FIELDS = {
+    "id", "title", "url", "source", "section", "published", "snippet",
+    "thread", "versions", "other_versions",
+}  # fmt: skip
 
 
 def api_search(client, **params):

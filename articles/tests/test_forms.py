@@ -198,6 +198,7 @@ def search_queries(draw) -> SearchQuery:
         sort=draw(st.sampled_from(["", "relevance", "newest", "oldest"])),
         page=draw(st.integers(1, 500)),
         per_page=draw(st.integers(1, 100)),
+        collapse=draw(st.booleans()),
     )
 
 

@@ -24,6 +24,8 @@ SUITES_ON_POSTGRES = [
     "articles/tests/test_trends.py",
     "articles/tests/test_trends_views.py",
     "articles/tests/test_admin.py",
+    "articles/tests/test_threads.py",
+    "articles/tests/test_threads_pages.py",
 ]
 
 pytestmark = [

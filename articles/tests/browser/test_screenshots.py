@@ -134,3 +134,38 @@ def test_the_filters_open_on_a_phone(phone_page: Page, archive, screenshots_dir:
     expect(phone_page.locator("#facet-source")).to_be_visible()
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390
     phone_page.screenshot(path=str(screenshots_dir / "search-filters-phone.png"), full_page=True)
+
+
+def test_story_threads_folded_in_results_and_compared_on_the_article(
+    phone_page: Page, page: Page, add_article, screenshots_dir: Path
+):
+    """A story re-sent and corrected: one result with its versions opened, and the article's
+    "Also published as" with the word diff."""
+    import datetime as dt
+
+    body = (
+        "Iran's prime minister said on Sunday that his country would retaliate against any "
+        "attack on its oil installations, repeating a warning given last week as tension rose "
+        "over shipping in the Gulf."
+    )
+    title = "Iranian Premier Reiterates Warning Of Retaliation"
+    when = [dt.datetime(1987, 3, d, 10, tzinfo=dt.UTC) for d in (1, 2, 3, 4)]
+    first = add_article(title, body=body, source="Reuters", section="Crude", published=when[0])
+    add_article(title, body=body, source="Reuters", section="Crude", published=when[1])
+    add_article(title, body=body.replace("last week", "on Tuesday"), source="AP",
+                section="Crude", published=when[2])  # fmt: skip
+    add_article("Iran buys Canadian wheat", body="Iran bought wheat from Canada, traders said.",
+                source="AP", section="Grain", published=when[3])  # fmt: skip
+    for size, width, browser_page in (("phone", 390, phone_page), ("desktop", 1280, page)):
+        browser_page.goto(_search(q="iran"))
+        versions = browser_page.locator("details.result__versions").first
+        versions.locator("summary").click()
+        expect(versions.get_by_role("link").first).to_be_visible()
+        assert browser_page.evaluate("document.documentElement.scrollWidth") <= width
+        browser_page.screenshot(path=str(screenshots_dir / f"search-threads-{size}.png"),
+                                full_page=True)  # fmt: skip
+        browser_page.goto(first.get_absolute_url())
+        expect(browser_page.locator("#versions del").first).to_be_visible()
+        assert browser_page.evaluate("document.documentElement.scrollWidth") <= width
+        browser_page.screenshot(path=str(screenshots_dir / f"article-versions-{size}.png"),
+                                full_page=True)  # fmt: skip

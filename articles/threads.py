@@ -1,0 +1,368 @@
+"""Story threads: the same story re-sent, corrected or reprinted, grouped at import and on edits.
+
+A thread is a connected group of articles whose texts are near-duplicates (``similarity``:
+MinHash over word shingles, estimated Jaccard at least ``NEWSARCHIVE_THREAD_THRESHOLD``). Each
+article stores its signature (``Article.minhash``) and its thread (``Article.thread``: the
+smallest article id in the group, None for an article without other versions).
+
+``thread_articles(ids)`` is the one entry point for new and edited articles (the importer calls
+it once per batch, inside the batch's transaction; the post-save signal for other saves);
+``article_removed`` re-evaluates a thread an article left (the post-delete signal). Both look
+only at the articles concerned, their LSH candidates and the members of the threads involved,
+so the cost does not grow with the archive.
+
+The LSH index lives in memory, one per process, and is filled lazily from the stored
+signatures, then topped up with rows created since (ids above the highest seen), so a
+re-send imported in a later run, or by another process, still finds its thread. It only
+proposes candidates: each is checked against the database's row and signature, so a stale
+entry (a row rolled back or deleted elsewhere) can never join two stories.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Max, Q
+
+from articles import similarity, textdiff
+from articles.models import NEWEST_FIRST, Article
+
+#: Articles signed per query by ``rebuild``.
+REBUILD_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class ThreadSettings:
+    threshold: float
+    shingle_words: int
+    max_words: int
+
+
+def current_settings() -> ThreadSettings:
+    """The thread rules from settings, defined once (``NEWSARCHIVE_THREAD_*``)."""
+    return ThreadSettings(
+        threshold=float(settings.NEWSARCHIVE_THREAD_THRESHOLD),
+        shingle_words=int(settings.NEWSARCHIVE_THREAD_SHINGLE_WORDS),
+        max_words=int(settings.NEWSARCHIVE_THREAD_MAX_WORDS),
+    )
+
+
+def thread_text(title: str, body: str) -> str:
+    """What is compared: the title and the body."""
+    return f"{title}\n{body}"
+
+
+class _Registry:
+    """This process's LSH over every stored signature, kept for the current thread rules."""
+
+    def __init__(self, rules: ThreadSettings) -> None:
+        self.rules = rules
+        self.signer = similarity.Signer(rules.shingle_words, rules.max_words)
+        self.lsh = similarity.NearDuplicates(rules.threshold)
+        self.max_id = 0
+        self.lock = threading.Lock()
+
+    def refresh(self) -> None:
+        """Add the rows stored since the last look (ids above the highest seen: one range of
+        the primary key, where a scan for changed rows would read the whole table)."""
+        rows = Article.objects.exclude(minhash=None).filter(pk__gt=self.max_id)
+        for pk, data in rows.values_list("pk", "minhash").iterator(2000):
+            signature = self.signer.from_bytes(data)
+            if signature is not None:
+                self.lsh.add(pk, signature)
+            self.seen(pk)
+
+    def seen(self, pk: int) -> None:
+        self.max_id = max(self.max_id, pk)
+
+
+_registry: _Registry | None = None
+_registry_lock = threading.Lock()
+
+
+def _get_registry() -> _Registry:
+    global _registry
+    rules = current_settings()
+    with _registry_lock:
+        if _registry is None or _registry.rules != rules:
+            _registry = _Registry(rules)
+        return _registry
+
+
+def reset() -> None:
+    """Forget this process's LSH (tests; after changing the thread settings)."""
+    global _registry
+    with _registry_lock:
+        _registry = None
+
+
+@dataclass
+class _Node:
+    pk: int
+    thread: int | None
+    signature: np.ndarray | None
+    text: str = ""
+    _shingles: np.ndarray | None = None
+
+    def shingles(self, signer: similarity.Signer) -> np.ndarray:
+        if self._shingles is None:
+            self._shingles = signer.shingle_set(self.text)
+        return self._shingles
+
+
+def thread_articles(ids: Iterable[int] = (), new: Iterable[Article] = ()) -> None:
+    """(Re)sign these edited articles (``ids``) and just created ones (``new``, read from
+    memory: they have no thread nor signature yet) and bring every thread they touch up to date.
+
+    Runs in the caller's transaction (the importer's batch, a save), so rows and threads are
+    committed together.
+    """
+    rows = [(a.pk, a.title, a.body, None, None) for a in new]
+    ids = set(ids).difference(row[0] for row in rows)
+    if ids:
+        fields = ("pk", "title", "body", "thread", "minhash")
+        rows += Article.objects.filter(pk__in=ids).values_list(*fields)
+    if not rows:
+        return
+    registry = _get_registry()
+    with registry.lock:
+        registry.refresh()
+        signatures = registry.signer.signatures([thread_text(r[1], r[2]) for r in rows])
+        nodes: dict[int, _Node] = {}
+        signed: list[tuple[bytes | None, int]] = []
+        for (pk, title, body, thread, stored), signature in zip(rows, signatures, strict=True):
+            data = similarity.to_bytes(signature) if signature is not None else None
+            if data != (bytes(stored) if stored is not None else None):
+                signed.append((data, pk))
+            if signature is None:
+                registry.lsh.discard(pk)
+            registry.seen(pk)
+            nodes[pk] = _Node(pk, thread, signature, thread_text(title, body))
+        keyed = [node for node in nodes.values() if node.signature is not None]
+        found = registry.lsh.add_many([n.pk for n in keyed], [n.signature for n in keyed])
+        _write_signatures(signed)
+        _settle(registry, nodes, dict(zip([n.pk for n in keyed], found, strict=True)))
+
+
+def article_removed(pk: int, thread: int | None) -> None:
+    """An article was deleted: forget it, and split or renumber the thread it leaves."""
+    registry = _get_registry()
+    with registry.lock:
+        registry.lsh.discard(pk)
+        if thread is not None:
+            _settle(registry, {}, {}, extra_threads={thread})
+
+
+def _settle(
+    registry: _Registry,
+    nodes: dict[int, _Node],
+    near: dict[int, set[int]],
+    extra_threads: set[int] = frozenset(),
+) -> None:
+    """Recompute the threads of ``nodes`` (with their LSH candidates, ``near``), their similar
+    articles and every thread involved.
+
+    The group is closed: every member of a thread involved is in it, and every similar pair
+    of two members is found through the LSH. Components of size one leave their thread.
+    """
+    threshold = registry.rules.threshold
+    candidates = set().union(*near.values()) if near else set()
+    threads = {n.thread for n in nodes.values() if n.thread is not None} | set(extra_threads)
+    if not candidates and not threads:
+        return  # new articles like nothing stored, in no thread: nothing changes
+    _load(registry, nodes, Q(pk__in=candidates - nodes.keys()))
+    more = {n.thread for n in nodes.values() if n.thread is not None} | threads
+    _load(registry, nodes, Q(thread__in=more))
+    edges = []
+    for node in nodes.values():
+        if node.signature is None:
+            continue
+        if node.pk not in near:
+            near[node.pk] = registry.lsh.candidates(node.signature) - {node.pk}
+        for other in near[node.pk]:
+            peer = nodes.get(other)
+            if (
+                peer is not None
+                and other > node.pk
+                and peer.signature is not None
+                and _versions(registry, node, peer, threshold)
+            ):
+                edges.append((node.pk, other))
+    changes = []
+    for group in similarity.components(nodes, edges):
+        thread = min(group) if len(group) > 1 else None
+        changes += [(thread, pk) for pk in group if nodes[pk].thread != thread]
+    _write_threads(changes)
+
+
+def _versions(registry: _Registry, a: _Node, b: _Node, threshold: float) -> bool:
+    """Whether two articles are versions of one story: their signatures' estimate is near
+    enough to be worth it, and the exact similarity of their shingles reaches the threshold."""
+    if similarity.similarity(a.signature, b.signature) < threshold - similarity.ESTIMATE_MARGIN:
+        return False
+    signer = registry.signer
+    return similarity.exact_similarity(a.shingles(signer), b.shingles(signer)) >= threshold
+
+
+def _load(registry: _Registry, nodes: dict[int, _Node], where: Q) -> None:
+    """Add the rows matching ``where`` to ``nodes``, with their stored signatures. (Two calls
+    rather than one with OR: each uses its own index.)"""
+    if not next(iter(where.children))[1]:
+        return
+    rows = Article.objects.filter(where).values_list("pk", "thread", "minhash", "title", "body")
+    for pk, thread, data, title, body in rows:
+        if pk not in nodes:
+            nodes[pk] = _Node(
+                pk, thread, registry.signer.from_bytes(data), thread_text(title, body)
+            )
+
+
+def _write_signatures(rows: list[tuple[bytes | None, int]]) -> None:
+    """Signatures in one statement per batch (``bulk_update`` builds a CASE per row)."""
+    if rows:
+        table = Article._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.executemany(f"UPDATE {table} SET minhash = %s WHERE id = %s", rows)
+
+
+def _write_threads(rows: list[tuple[int | None, int]]) -> None:
+    if rows:
+        table = Article._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.executemany(f"UPDATE {table} SET thread = %s WHERE id = %s", rows)
+
+
+def rebuild(progress: Callable[[int], None] | None = None) -> int:
+    """Sign every article again and regroup the whole archive (after changing the thread
+    settings, or on an archive imported before threads existed). Returns the articles done."""
+    reset()
+    with transaction.atomic():
+        Article.objects.update(thread=None, minhash=None)
+        reset()
+        ids = list(Article.objects.order_by("pk").values_list("pk", flat=True))
+        for start in range(0, len(ids), REBUILD_BATCH):
+            thread_articles(ids[start : start + REBUILD_BATCH])
+            if progress:
+                progress(min(start + REBUILD_BATCH, len(ids)))
+    return len(ids)
+
+
+# --- reading threads -----------------------------------------------------------------------
+
+
+def versions(article: Article) -> list[Article]:
+    """The article's other versions, oldest first (the order they went out)."""
+    if article.thread is None:
+        return []
+    others = (
+        Article.objects.filter(thread=article.thread)
+        .exclude(pk=article.pk)
+        .select_related("source", "section")
+        .defer("original_text", "minhash")
+    )
+    return sorted(others, key=lambda a: (a.published is None, a.published or 0, a.pk))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Another version of an article, and what differs: the body word by word against the
+    article shown (``del``: only in the article shown, ``ins``: only in this version)."""
+
+    version: Article
+    same_title: bool
+    changes: list[textdiff.Segment]
+
+    @property
+    def same_text(self) -> bool:
+        return self.same_title and not self.changes
+
+
+def compare(article: Article) -> list[Comparison]:
+    """The article's other versions, oldest first, each with its word-level differences."""
+    return [
+        Comparison(
+            version=other,
+            same_title=other.title == article.title,
+            changes=textdiff.word_diff(article.body, other.body),
+        )
+        for other in versions(article)
+    ]
+
+
+@dataclass(frozen=True)
+class ThreadSummary:
+    thread: int
+    size: int
+    latest: datetime | None
+
+
+def largest_threads(top: int) -> list[ThreadSummary]:
+    """The ``top`` threads with the most versions, then the newest."""
+    rows = (
+        Article.objects.exclude(thread=None)
+        .values("thread")
+        .annotate(size=Count("pk"), latest=Max("published"))
+        .order_by("-size", "-latest", "thread")[:top]
+    )
+    return [ThreadSummary(r["thread"], r["size"], r["latest"]) for r in rows]
+
+
+def thread_count() -> tuple[int, int]:
+    """How many threads there are, and how many articles they hold."""
+    row = Article.objects.exclude(thread=None).aggregate(
+        threads=Count("thread", distinct=True), articles=Count("pk")
+    )
+    return row["threads"], row["articles"]
+
+
+def members(thread: int) -> list[Article]:
+    """A thread's articles, newest first."""
+    return list(
+        Article.objects.filter(thread=thread)
+        .select_related("source")
+        .defer("body", "original_text", "minhash")
+        .order_by(*NEWEST_FIRST)
+    )
+
+
+def grouped(ids: Iterable[int]) -> dict[int, int]:
+    """For the articles among ``ids`` that belong to a thread: article id -> thread id."""
+    return dict(
+        Article.objects.filter(pk__in=list(ids)).exclude(thread=None).values_list("pk", "thread")
+    )
+
+
+# --- keeping threads in step with saves and deletes made outside the importer ----------------
+
+
+def _article_saved(sender: type, instance: Article, raw: bool = False, **kwargs: object) -> None:
+    if not raw:
+        thread_articles([instance.pk])
+
+
+def _article_deleting(sender: type, instance: Article, **kwargs: object) -> None:
+    """The stored thread (the instance's may be stale: a later version's save renumbers it)."""
+    if instance.pk is not None:
+        stored = Article.objects.filter(pk=instance.pk).values_list("thread", flat=True)
+        instance._stored_thread = stored.first()
+
+
+def _article_deleted(sender: type, instance: Article, **kwargs: object) -> None:
+    if instance.pk is not None:
+        article_removed(instance.pk, instance.__dict__.pop("_stored_thread", instance.thread))
+
+
+def connect() -> None:
+    """Connect the receivers (idempotent: each has a dispatch_uid). The importer writes with
+    ``bulk_create``, which sends no signals, and calls ``thread_articles`` per batch itself."""
+    from django.db.models.signals import post_delete, post_save, pre_delete
+
+    pre_delete.connect(_article_deleting, sender=Article, dispatch_uid="threads_article_deleting")
+    post_save.connect(_article_saved, sender=Article, dispatch_uid="threads_article_saved")
+    post_delete.connect(_article_deleted, sender=Article, dispatch_uid="threads_article_deleted")
