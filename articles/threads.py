@@ -305,7 +305,7 @@ class ThreadSummary:
 def largest_threads(top: int) -> list[ThreadSummary]:
     """The ``top`` threads with the most versions, then the newest."""
     rows = (
-        Article.objects.exclude(thread=None)
+        Article.objects.filter(thread__isnull=False)
         .values("thread")
         .annotate(size=Count("pk"), latest=Max("published"))
         .order_by("-size", "-latest", "thread")[:top]
@@ -315,7 +315,7 @@ def largest_threads(top: int) -> list[ThreadSummary]:
 
 def thread_count() -> tuple[int, int]:
     """How many threads there are, and how many articles they hold."""
-    row = Article.objects.exclude(thread=None).aggregate(
+    row = Article.objects.filter(thread__isnull=False).aggregate(
         threads=Count("thread", distinct=True), articles=Count("pk")
     )
     return row["threads"], row["articles"]
@@ -334,7 +334,7 @@ def members(thread: int) -> list[Article]:
 def grouped(ids: Iterable[int]) -> dict[int, int]:
     """For the articles among ``ids`` that belong to a thread: article id -> thread id."""
     return dict(
-        Article.objects.filter(pk__in=list(ids)).exclude(thread=None).values_list("pk", "thread")
+        Article.objects.filter(pk__in=list(ids), thread__isnull=False).values_list("pk", "thread")
     )
 
 
