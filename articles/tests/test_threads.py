@@ -180,3 +180,26 @@ def test_the_command_rebuilds(make_article):
     a.refresh_from_db()
     assert a.thread == a.pk
     assert "Regrouped 2 articles" in out.getvalue()
+
+
+def test_the_per_search_thread_map_seeks_the_thread_index(make_article):
+    """Folding reads this map on every search: it must find the few articles with versions
+    through the thread index, not walk the whole table in the model's date order."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from articles.search.collapse import threads_of_versions
+
+    first = make_article(TITLE, body=WARNING)
+    second = make_article(TITLE, body=WARNING)
+    make_article("Cocoa falls", body=COCOA)
+    with CaptureQueriesContext(connection) as queries:
+        found = threads_of_versions()
+    assert found == {first.pk: first.pk, second.pk: first.pk}
+    (query,) = queries.captured_queries
+    assert "ORDER BY" not in query["sql"]
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + query["sql"])
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+        assert "thread" in plan and "SCAN articles_article" not in plan, plan
