@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
-from pathlib import Path
-
 from bench import derive
 from bench.derive import derive as derive_pairs
 from bench.derive import seed_articles
@@ -32,19 +28,13 @@ def test_words_that_lean_to_one_section_become_its_queries(monkeypatch) -> None:
     assert derive_pairs(articles) == [("market", "Business"), ("match", "Sport")]
 
 
-def test_seed_articles_reads_title_section_and_body(tmp_path: Path) -> None:
-    archive = tmp_path / "seeds.tar.gz"
+def test_seed_articles_reads_title_section_and_body(seed_tarball) -> None:
     files = {
         "s/a.txt": "Cup Final\n\nSource:BBC Published: 2004-01-21 22:52:04\n\nThe match.\n\n"
         "Posted in: Sport\n\nblog comments powered by Disqus\n",
         "s/b.txt": "No Section\n\nText.\n",
     }
-    with tarfile.open(archive, "w:gz") as tar:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+    archive = seed_tarball(files)
     (section, title, body), *rest = list(seed_articles(archive))
     assert (section, title) == ("Sport", "Cup Final") and not rest
     assert "The match." in body and "Source" not in body and "Disqus" not in body

@@ -5,9 +5,7 @@ with binary gains, log2(rank + 1) discounts), not by calling the code under test
 
 from __future__ import annotations
 
-import io
 import math
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -94,20 +92,14 @@ def test_score_engine_on_a_hand_made_set() -> None:
     assert "nothing 0.0, cocoa 0.2, rates 0.3" in table
 
 
-def test_strip_sections_removes_the_judging_label(tmp_path: Path) -> None:
-    archive = tmp_path / "seeds.tar.gz"
+def test_strip_sections_removes_the_judging_label(tmp_path: Path, seed_tarball) -> None:
     files = {
         "seeds/a.txt": "Cocoa Talks\n\nSource:Reuters Published: 1987-03-01 10:00:00\n\n"
         "Cocoa prices rose.\n\nPosted in: Cocoa\n\nblog comments powered by Disqus\n",
         "seeds/b.txt": "No Section\r\n\r\nText.\r\n",
         "seeds/notes.md": "not a seed",
     }
-    with tarfile.open(archive, "w:gz") as tar:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+    archive = seed_tarball(files)
     sections = strip_sections(archive, tmp_path / "out")
     assert sections == {"a.txt": "Cocoa", "b.txt": ""}
     stripped = (tmp_path / "out" / "a.txt").read_text()
