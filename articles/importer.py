@@ -284,6 +284,7 @@ class Importer:
         with transaction.atomic():
             new = [self._new_article(item) for item in plan.to_create]
             _assign_unique_slugs(new, [item.fingerprint for item in plan.to_create])
+            threads.sign(new)  # the signatures go in with the rows
             Article.objects.bulk_create(new)
             changed = [self._apply(article, item) for article, item in plan.to_update]
             Article.objects.bulk_update(changed, UPDATED_FIELDS)

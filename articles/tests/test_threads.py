@@ -203,3 +203,21 @@ def test_the_per_search_thread_map_seeks_the_thread_index(make_article):
             cursor.execute("EXPLAIN QUERY PLAN " + query["sql"])
             plan = " ".join(str(row[-1]) for row in cursor.fetchall())
         assert "thread" in plan and "SCAN articles_article" not in plan, plan
+
+
+def test_an_import_writes_each_signature_with_its_row(write_seed, tmp_path):
+    """No UPDATE of the new rows afterwards: on PostgreSQL that re-indexes every row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    write_seed("a.txt", title=TITLE, body=WARNING, published="1987-03-01 10:00:00")
+    write_seed("b.txt", title=TITLE, body=WARNING, published="1987-03-01 11:15:00")
+    write_seed("c.txt", title="Cocoa falls", body=COCOA)
+    with CaptureQueriesContext(connection) as queries:
+        import_paths([tmp_path / "seeds"])
+
+    assert not [q["sql"] for q in queries.captured_queries if "SET minhash" in q["sql"]]
+    first, second = by_title(TITLE)
+    assert first.minhash is not None and bytes(first.minhash) == bytes(second.minhash)
+    assert first.thread == second.thread == first.pk
+    assert Article.objects.get(title="Cocoa falls").minhash is not None
