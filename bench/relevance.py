@@ -13,8 +13,8 @@ boost, every word required as the search box does). For each: mean P@10, MRR and
 The search speed of the judged queries is reported too, median and worst, warm.
 
 The imported archive is kept in ``--work`` (default ``/tmp/newsarchive-relevance``) and reused
-while the corpus and the analysis code (``schema.py``) are the same, so a second run takes
-seconds; ``--fresh`` imports again.
+while the corpus, the analysis code (``schema.py``) and the migrations are the same, so a
+second run takes seconds; ``--fresh`` imports again.
 
 Judgments file format (tab-separated, UTF-8; ``#`` starts a comment line), one query a line:
 
@@ -67,6 +67,7 @@ WEAKEST = 3
 SECTION_LINE = re.compile(r"^\s*Posted in:\s*(.*?)\s*$", re.IGNORECASE)
 #: Files whose change makes a cached import stale: the corpus, and how text becomes terms.
 ANALYSIS_CODE = PROJECT_ROOT / "articles" / "search" / "backends" / "whoosh" / "schema.py"
+MIGRATIONS = PROJECT_ROOT / "articles" / "migrations"
 
 
 def log(message: str) -> None:
@@ -240,6 +241,8 @@ def _fingerprint(corpus: Path) -> str:
     stat = corpus.stat()
     digest = hashlib.sha256(f"{corpus.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     digest.update(ANALYSIS_CODE.read_bytes())
+    for migration in sorted(MIGRATIONS.glob("[0-9]*.py")):  # a cached database has the tables
+        digest.update(migration.read_bytes())
     return digest.hexdigest()[:16]
 
 
