@@ -350,7 +350,8 @@ def lock_holder(tmp_path):
 
 
 def test_a_lock_left_by_a_dead_imports_sub_writer_is_cleared(lock_holder):
-    from articles.search.backends.whoosh.writers import OwnerRecord, lock_path, open_writer
+    from articles.search.backends.whoosh.lockfiles import OwnerRecord, lock_path
+    from articles.search.backends.whoosh.writers import open_writer
 
     ix, holder = lock_holder
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], **TEXT)

@@ -373,7 +373,8 @@ def test_a_save_waiting_for_the_index_gets_in_during_a_long_import(
     import time
 
     from articles.search.backends.whoosh import writing
-    from articles.search.backends.whoosh.writers import cancel_quietly, lock_path, writers_waiting
+    from articles.search.backends.whoosh.lockfiles import lock_path, writers_waiting
+    from articles.search.backends.whoosh.writers import cancel_quietly
 
     monkeypatch.setattr(writing, "BULK_PARALLEL_MIN", 4)
     monkeypatch.setattr(writing, "WRITE_LOCK_TIMEOUT", 20.0)  # the import never commits by then

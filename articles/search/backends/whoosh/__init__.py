@@ -17,6 +17,8 @@ loops (see ``snapshot`` for the measurements). The modules, from the bytes up:
 - ``writers``: writers that fail fast and clean up: sub-writer processes that die with their
   import, a lock that cannot outlive its owner, no stray files after a failure (Django-free,
   sub-writers started with spawn import it);
+- ``lockfiles``: the files beside the write lock (its owner and sub-writers, waiting writers)
+  and what a killed writer left, each process named by pid and start time (Django-free too);
 - ``fastanalysis``: the analyzer chain as one loop with a per-word cache (same terms);
 - ``bulkwrite``: a segment writer that keeps postings as arrays and writes them in bulk (the
   same segment files as Whoosh's own, byte for byte);

@@ -39,14 +39,9 @@ from django.utils import timezone
 from whoosh import index
 
 from .codec import build_codec
+from .lockfiles import process_start
 from .schema import document_for
-from .writers import (
-    cancel_quietly,
-    commit,
-    index_write_errors,
-    open_writer,
-    process_start,
-)
+from .writers import cancel_quietly, commit, index_write_errors, open_writer
 from .writing import articles_by_id, merge_tiny
 
 if TYPE_CHECKING:

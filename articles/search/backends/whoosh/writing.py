@@ -22,8 +22,9 @@ from whoosh import index
 from .. import BulkIndexer
 from .bulkwrite import open_bulk_writer
 from .codec import build_codec
+from .lockfiles import lock_path, writers_waiting
 from .schema import build_schema, document_for
-from .writers import cancel_quietly, commit, index_write_errors, lock_path, writers_waiting
+from .writers import cancel_quietly, commit, index_write_errors
 
 if TYPE_CHECKING:
     from .backend import WhooshBackend
@@ -34,7 +35,7 @@ logger = logging.getLogger(__name__)
 WRITE_LOCK_TIMEOUT = 60.0
 #: Long imports keep one writer across batches, committing after this many documents or
 #: seconds, whichever comes first, or at once when another process waits for the lock (an
-#: admin save: see ``writers.WaitingMark``), so a save gets in well within its wait. Between
+#: admin save: see ``lockfiles.WaitingMark``), so a save gets in well within its wait. Between
 #: commits the sub-writers write a segment whenever theirs reaches its memory limit, so the
 #: interval sets how soon an import's articles become searchable, not the segments' size.
 BULK_COMMIT_DOCS = 100_000
