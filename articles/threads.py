@@ -21,7 +21,7 @@ entry (a row rolled back or deleted elsewhere) can never join two stories.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -68,15 +68,25 @@ class _Registry:
         self.max_id = 0
         self.lock = threading.Lock()
 
-    def refresh(self) -> None:
+    def refresh(self, coming: Collection[int] = ()) -> None:
         """Add the rows stored since the last look (ids above the highest seen: one range of
-        the primary key, where a scan for changed rows would read the whole table)."""
+        the primary key, where a scan for changed rows would read the whole table).
+
+        ``coming`` are rows the caller is about to add itself (an import's new batch): read
+        here they would be added twice, the first time one by one. When they are one run of
+        ids, as a batch inserted at once gets, the query leaves that run out.
+        """
         rows = Article.objects.exclude(minhash=None).filter(pk__gt=self.max_id)
+        if coming and max(coming) - min(coming) + 1 == len(coming):
+            rows = rows.exclude(pk__range=(min(coming), max(coming)))
+        keys, signatures = [], []
         for pk, data in rows.values_list("pk", "minhash").iterator(2000):
-            signature = self.signer.from_bytes(data)
-            if signature is not None:
-                self.lsh.add(pk, signature)
             self.seen(pk)
+            signature = self.signer.from_bytes(data) if pk not in coming else None
+            if signature is not None:
+                keys.append(pk)
+                signatures.append(signature)
+        self.lsh.add_many(keys, signatures)
 
     def seen(self, pk: int) -> None:
         self.max_id = max(self.max_id, pk)
@@ -147,7 +157,7 @@ def thread_articles(ids: Iterable[int] = (), new: Iterable[Article] = ()) -> Non
         return
     registry = _get_registry()
     with registry.lock:
-        registry.refresh()
+        registry.refresh(coming={r[0] for r in rows})
         unsigned = [thread_text(r[1], r[2]) for r in rows if r[0] not in signed_before]
         fresh = iter(registry.signer.signatures(unsigned))
         signatures = [
@@ -156,9 +166,10 @@ def thread_articles(ids: Iterable[int] = (), new: Iterable[Article] = ()) -> Non
         nodes: dict[int, _Node] = {}
         signed: list[tuple[bytes | None, int]] = []
         for (pk, title, body, thread, stored), signature in zip(rows, signatures, strict=True):
-            data = similarity.to_bytes(signature) if signature is not None else None
-            if data != (bytes(stored) if stored is not None else None):
-                signed.append((data, pk))
+            if pk not in signed_before:  # signed with the row: stored as it is
+                data = similarity.to_bytes(signature) if signature is not None else None
+                if data != (bytes(stored) if stored is not None else None):
+                    signed.append((data, pk))
             if signature is None:
                 registry.lsh.discard(pk)
             registry.seen(pk)
