@@ -4,6 +4,8 @@ against datasketch itself (signatures, permutations, band parameters, candidates
 from __future__ import annotations
 
 import random
+import re
+import zlib
 
 import numpy as np
 import pytest
@@ -194,3 +196,76 @@ def test_exact_similarity_is_jaccard_of_the_shingles(signer):
         oracle = jaccard(shingles(a, 3, 300), shingles(b, 3, 300))
         found = similarity.exact_similarity(signer.shingle_set(a), signer.shingle_set(b))
         assert found == pytest.approx(oracle, abs=0.02)  # only hash collisions may differ
+
+
+#: The word rule as a regular expression: the oracle for the byte table ``words`` uses.
+WORD_PATTERN = re.compile(rb"(?:\w|[\x80-\xff])+")
+
+
+def awkward_texts(count: int, seed: int) -> list[str]:
+    """Texts of 0-40 words, many shorter than a shingle, with punctuation, digits,
+    underscores, accents and other alphabets, and words glued by odd characters."""
+    rng = random.Random(seed)
+    pieces = [
+        *("Oil", "prices", "ROSE", "1.5", "pct", "U.S.", "snake_case", "café", "Ελλάδα"),
+        *("東京", "—", "'s", "\t", "\r\n", "x", "", "!!", "a-b", "\x00", "naïve", "Ñ"),
+    ]
+    texts = []
+    for _ in range(count):
+        size = rng.choice([0, 1, 2, 3, 4, rng.randint(5, 40)])
+        texts.append("".join(rng.choice(pieces) + rng.choice(" ,.;:\n") for _ in range(size)))
+    return texts
+
+
+def test_words_are_the_runs_the_word_pattern_finds():
+    """``words`` splits on a byte table; the regular expression is the independent oracle."""
+    for text in awkward_texts(300, seed=1) + random_texts(40, seed=2):
+        found = WORD_PATTERN.findall(text.lower().encode())
+        assert similarity.words(text) == found
+        assert similarity.words(text, 7) == found[:7]
+
+
+def combined_by_hand(tokens: list[bytes], size: int) -> list[int]:
+    """Each run's hash in plain Python integers: the CRC-32 of each word, the first times
+    0x9E3779B1, each next one XORed in and multiplied by 0x85EBCA77, modulo 2**32."""
+    runs = [tokens[i : i + size] for i in range(len(tokens) - size + 1)] or (
+        [tokens] if tokens else []
+    )
+    out = []
+    for run in runs:
+        value = zlib.crc32(run[0]) * 0x9E3779B1 % 2**32
+        for token in run[1:]:
+            value = (value ^ zlib.crc32(token)) * 0x85EBCA77 % 2**32
+        out.append(value)
+    return out
+
+
+def test_shingle_hashes_match_a_plain_python_computation():
+    for text in awkward_texts(200, seed=3):
+        tokens = similarity.words(text)
+        assert similarity.shingle_hashes(tokens, 3).tolist() == combined_by_hand(tokens, 3)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5])
+def test_a_batchs_shingle_hashes_are_each_texts_own(size):
+    """The batch computation (one pass over every text's words) gives, text by text, the
+    hashes of the straightforward per-text one, whatever texts surround it: empty ones,
+    ones shorter than a shingle, ones cut at ``max_words``."""
+    texts = awkward_texts(150, seed=size) + random_texts(30, seed=size)
+    random.Random(size).shuffle(texts)
+    for max_words in (None, 12):
+        hashes, counts = similarity.batch_shingle_hashes(texts, size, max_words)
+        assert counts.sum() == len(hashes)
+        pieces = np.split(hashes, np.cumsum(counts)[:-1])
+        for text, piece in zip(texts, pieces, strict=True):
+            expected = combined_by_hand(similarity.words(text, max_words), size)
+            assert piece.tolist() == expected, text
+
+
+def test_batch_signatures_equal_one_text_at_a_time(signer):
+    texts = awkward_texts(120, seed=8) + random_texts(40, seed=8)
+    together = signer.signatures(texts)
+    for text, signature in zip(texts, together, strict=True):
+        alone = signer.signature(text)
+        assert (alone is None and signature is None) or np.array_equal(alone, signature)
+    assert signer.signatures([]) == []
