@@ -309,23 +309,39 @@ class NearDuplicates:
         self.add_many([key], [signature])
 
     def add_many(self, keys: list[int], signatures: list[np.ndarray]) -> list[set[int]]:
-        """Add (or replace) these keys; returns each one's candidates, the others just added
-        included and itself left out."""
+        """Add (or replace) these distinct keys; returns each one's candidates, the others just
+        added included and itself left out.
+
+        The candidates are gathered while the keys go in (what a band already holds is a
+        candidate of the newcomer, and the newcomer one of each batch key held there): one
+        dictionary lookup per band and key, where looking every key up again after the
+        inserts took as long as the inserts. The old entries of replaced keys go first, so
+        none of them is anyone's candidate.
+        """
         if not keys:
             return []
         bands = self.band_keys(np.stack(signatures))
-        for key, key_bands in zip(keys, bands, strict=True):
+        for key in keys:
             self.discard(key)
+        found: dict[int, set[int]] = {key: set() for key in keys}
+        for key, key_bands in zip(keys, bands, strict=True):
             self._keys[key] = tuple(key_bands)
+            mine = found[key]
             for table, band in zip(self._tables, key_bands, strict=True):
                 held = table.get(band)
                 if held is None:
                     table[band] = key
-                elif isinstance(held, tuple):
+                    continue
+                if isinstance(held, tuple):
                     table[band] = (*held, key)
+                    mine.update(held)
                 else:
                     table[band] = (held, key)
-        return [self._matching(b) - {key} for key, b in zip(keys, bands, strict=True)]
+                    mine.add(held)
+                for other in held if isinstance(held, tuple) else (held,):
+                    if other in found:
+                        found[other].add(key)
+        return [found[key] for key in keys]
 
     def discard(self, key: int) -> None:
         key_bands = self._keys.pop(key, None)

@@ -269,3 +269,22 @@ def test_batch_signatures_equal_one_text_at_a_time(signer):
         alone = signer.signature(text)
         assert (alone is None and signature is None) or np.array_equal(alone, signature)
     assert signer.signatures([]) == []
+
+
+def test_a_batch_gets_the_candidates_each_key_finds_once_all_are_in(signer):
+    """``add_many`` gathers candidates while it inserts; the oracle asks the finished index
+    for each key's (``candidates``), here with keys re-added under other signatures, whose
+    old bands must match nobody."""
+    texts = random_texts(160, seed=12)
+    signatures = [s for s in signer.signatures(texts) if s is not None]
+    index = NearDuplicates(threshold=0.6)
+    index.add_many(list(range(80)), signatures[:80])
+    rng = random.Random(12)
+    keys = rng.sample(range(40), 20) + list(range(80, 80 + len(signatures) - 80))
+    batch = [
+        signatures[(key * 7) % len(signatures)] if key < 80 else signatures[key] for key in keys
+    ]
+    found = index.add_many(keys, batch)
+    for key, signature, candidates in zip(keys, batch, found, strict=True):
+        assert candidates == index.candidates(signature) - {key}
+    assert sum(map(len, found)) > 20  # the texts did share runs
