@@ -20,6 +20,7 @@ entry (a row rolled back or deleted elsewhere) can never join two stories.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from datetime import datetime
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, router, transaction
 from django.db.models import Count, Max, Q
 
 from articles import similarity, textdiff
@@ -177,7 +178,9 @@ def thread_articles(ids: Iterable[int] = (), new: Iterable[Article] = ()) -> Non
         keyed = [node for node in nodes.values() if node.signature is not None]
         found = registry.lsh.add_many([n.pk for n in keyed], [n.signature for n in keyed])
         _write_signatures(signed)
-        _settle(registry, nodes, dict(zip([n.pk for n in keyed], found, strict=True)))
+        regrouped = _settle(registry, nodes, dict(zip([n.pk for n in keyed], found, strict=True)))
+        if regrouped or ids:  # a save writes its instance's thread, which may be stale
+            _threads_changed()
 
 
 def article_removed(pk: int, thread: int | None) -> None:
@@ -185,8 +188,8 @@ def article_removed(pk: int, thread: int | None) -> None:
     registry = _get_registry()
     with registry.lock:
         registry.lsh.discard(pk)
-        if thread is not None:
-            _settle(registry, {}, {}, extra_threads={thread})
+        if thread is not None and _settle(registry, {}, {}, extra_threads={thread}):
+            _threads_changed()
 
 
 def _settle(
@@ -194,18 +197,19 @@ def _settle(
     nodes: dict[int, _Node],
     near: dict[int, set[int]],
     extra_threads: set[int] = frozenset(),
-) -> None:
+) -> bool:
     """Recompute the threads of ``nodes`` (with their LSH candidates, ``near``), their similar
     articles and every thread involved.
 
     The group is closed: every member of a thread involved is in it, and every similar pair
     of two members is found through the LSH. Components of size one leave their thread.
+    Returns whether any article's thread changed.
     """
     threshold = registry.rules.threshold
     candidates = set().union(*near.values()) if near else set()
     threads = {n.thread for n in nodes.values() if n.thread is not None} | set(extra_threads)
     if not candidates and not threads:
-        return  # new articles like nothing stored, in no thread: nothing changes
+        return False  # new articles like nothing stored, in no thread: nothing changes
     _load(registry, nodes, Q(pk__in=candidates - nodes.keys()))
     more = {n.thread for n in nodes.values() if n.thread is not None} | threads
     _load(registry, nodes, Q(thread__in=more))
@@ -229,6 +233,7 @@ def _settle(
         thread = min(group) if len(group) > 1 else None
         changes += [(thread, pk) for pk in group if nodes[pk].thread != thread]
     _write_threads(changes)
+    return bool(changes)
 
 
 def _versions(registry: _Registry, a: _Node, b: _Node, threshold: float) -> bool:
@@ -268,12 +273,34 @@ def _write_threads(rows: list[tuple[int | None, int]]) -> None:
             cursor.executemany(f"UPDATE {table} SET thread = %s WHERE id = %s", rows)
 
 
+#: The one-row table of the threads' state token (migration 0004).
+STATE_TABLE = "newsarchive_threads_state"
+
+
+def state_token() -> int:
+    """A value that changes in the transaction of every write of threads: what search
+    folding keys its copy of the article-to-thread map by (``search.collapse``). Read from the
+    database searches read articles from."""
+    with connections[router.db_for_read(Article)].cursor() as cursor:
+        cursor.execute(f"SELECT token FROM {STATE_TABLE} WHERE id = 1")
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _threads_changed() -> None:
+    """A new state token, random rather than counted: a write rolled back and another one
+    after it must not leave the same token over other threads."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {STATE_TABLE} SET token = %s WHERE id = 1", [secrets.randbits(62)])
+
+
 def rebuild(progress: Callable[[int], None] | None = None) -> int:
     """Sign every article again and regroup the whole archive (after changing the thread
     settings, or on an archive imported before threads existed). Returns the articles done."""
     reset()
     with transaction.atomic():
         Article.objects.update(thread=None, minhash=None)
+        _threads_changed()
         reset()
         ids = list(Article.objects.order_by("pk").values_list("pk", flat=True))
         for start in range(0, len(ids), REBUILD_BATCH):
@@ -358,13 +385,6 @@ def members(thread: int) -> list[Article]:
         .select_related("source")
         .defer("body", "original_text", "minhash")
         .order_by(*NEWEST_FIRST)
-    )
-
-
-def grouped(ids: Iterable[int]) -> dict[int, int]:
-    """For the articles among ``ids`` that belong to a thread: article id -> thread id."""
-    return dict(
-        Article.objects.filter(pk__in=list(ids), thread__isnull=False).values_list("pk", "thread")
     )
 
 

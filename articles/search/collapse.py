@@ -9,15 +9,32 @@ What the numbers mean when results are collapsed: a *story* is one thread (or an
 without other versions); the total and the pages count stories, while facet counts and the
 date chart still count articles (every version), since each version has its own source,
 section and date.
+
+What it costs: exact totals and pages need the thread of every match, so a folded search
+reads every ranked id of its matches and the threads of the articles that have versions. Both
+are kept per data version: the article-to-thread map for the threads' state token
+(``articles.threads.state_token``, changed in the transaction of every thread write), the
+folded results for that token and the backend's data version of the results
+(``BackendResults.data_version``). A repeated folded search then costs what an unfolded one
+does, plus the one-row read of the token.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
+
+import numpy as np
+
+from .cache import LRU
 
 if TYPE_CHECKING:
     from . import Hit
+
+#: How many ranked ids the folded results kept in memory may hold in all (8 bytes each).
+FOLDED_CACHE_IDS = 2_000_000
 
 
 @dataclass
@@ -30,26 +47,127 @@ class Story:
     folded: list[int] = field(default_factory=list)
 
 
-def collapse(ranked: list[int], thread_of: dict[int, int]) -> list[Story]:
+@dataclass(frozen=True)
+class ThreadMap:
+    """Article id -> thread id for every article that has other versions, as two arrays
+    sorted by article id (looked up for a whole ranked list at once)."""
+
+    ids: np.ndarray
+    threads: np.ndarray
+
+    @classmethod
+    def from_dict(cls, thread_of: dict[int, int]) -> ThreadMap:
+        ids = np.fromiter(thread_of.keys(), dtype=np.int64, count=len(thread_of))
+        threads = np.fromiter(thread_of.values(), dtype=np.int64, count=len(thread_of))
+        order = np.argsort(ids)
+        return cls(ids[order], threads[order])
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class Folded(Sequence[Story]):
+    """Ranked ids folded into stories: ``len`` counts stories, a slice gives them in order.
+
+    Kept compact (one array of best ids, the threads only for the stories that have
+    versions among the matches), since folded results are cached and a broad search folds
+    the whole archive.
+    """
+
+    def __init__(self, best: np.ndarray, versions: dict[int, tuple[int, list[int]]]) -> None:
+        self.best = best
+        self.versions = versions  # best id -> (thread, the other matching versions in order)
+
+    def __len__(self) -> int:
+        return len(self.best)
+
+    @overload
+    def __getitem__(self, index: int) -> Story: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Story]: ...
+    def __getitem__(self, index: int | slice) -> Story | list[Story]:
+        if isinstance(index, slice):
+            return [self._story(pk) for pk in self.best[index].tolist()]
+        return self._story(int(self.best[index]))
+
+    def _story(self, pk: int) -> Story:
+        thread, folded = self.versions.get(pk, (None, []))
+        return Story(pk, thread, list(folded))
+
+    def size(self) -> int:
+        """How many ids it holds (what it weighs in the cache)."""
+        return len(self.best) + sum(len(v[1]) for v in self.versions.values())
+
+
+def collapse(ranked: Sequence[int] | np.ndarray, threads: ThreadMap) -> Folded:
     """``ranked`` with every thread's later versions folded into its first (best) one.
 
-    ``thread_of`` maps the ids that belong to a thread to its id; others stand alone.
-    Linear in ``ranked``, one dictionary lookup per id.
+    Articles in no thread (most of them) stand alone: they are found with one sorted lookup
+    of the whole list, so only the matches that have versions are grouped one by one.
     """
-    stories: list[Story] = []
-    first: dict[int, Story] = {}
-    for pk in ranked:
-        thread = thread_of.get(pk)
-        if thread is None:
-            stories.append(Story(pk))
-            continue
-        story = first.get(thread)
-        if story is None:
-            story = first[thread] = Story(pk, thread)
-            stories.append(story)
+    ranked = np.asarray(ranked, dtype=np.int64)
+    if not len(threads) or not len(ranked):
+        return Folded(ranked, {})
+    where = np.minimum(np.searchsorted(threads.ids, ranked), len(threads) - 1)
+    in_thread = threads.ids[where] == ranked
+    positions = np.flatnonzero(in_thread)
+    by_thread: dict[int, list[int]] = {}
+    keep = ~in_thread
+    for position, thread in zip(
+        positions.tolist(), threads.threads[where[positions]].tolist(), strict=True
+    ):
+        members = by_thread.get(thread)
+        if members is None:
+            by_thread[thread] = [int(ranked[position])]
+            keep[position] = True
         else:
-            story.folded.append(pk)
-    return stories
+            members.append(int(ranked[position]))
+    versions = {members[0]: (thread, members[1:]) for thread, members in by_thread.items()}
+    return Folded(ranked[keep], versions)
+
+
+class FoldingCache:
+    """The thread map per threads' state token, and folded results per token and data
+    version of the backend's results, for this process."""
+
+    def __init__(self, capacity: int = FOLDED_CACHE_IDS) -> None:
+        self._lock = threading.Lock()
+        self._map: tuple[int, ThreadMap] | None = None
+        self._folded = LRU(capacity)
+
+    def thread_map(self, token: int) -> ThreadMap:
+        """Every article with versions and its thread, read once per state token."""
+        cached = self._map
+        if cached is not None and cached[0] == token:
+            return cached[1]
+        found = ThreadMap.from_dict(threads_of_versions())
+        with self._lock:
+            self._map = (token, found)
+        return found
+
+    def folded(self, key: Hashable | None) -> Folded | None:
+        return self._folded.get(key) if key is not None else None
+
+    def keep(self, key: Hashable | None, folded: Folded) -> None:
+        if key is not None:
+            self._folded.put(key, folded, max(folded.size(), 1))
+
+    def clear(self) -> int:
+        with self._lock:
+            dropped = int(self._map is not None)
+            self._map = None
+        return dropped + self._folded.clear()
+
+
+#: This process's cache (the search service clears it with its other caches).
+cache = FoldingCache()
+
+
+def state_token() -> int:
+    """The threads' state token (see ``articles.threads.state_token``)."""
+    from articles import threads
+
+    return threads.state_token()
 
 
 def threads_of_versions() -> dict[int, int]:
@@ -57,7 +175,7 @@ def threads_of_versions() -> dict[int, int]:
     from articles.models import Article
 
     # No ordering: the model's newest-first ordering would make SQLite walk the whole table
-    # by date instead of seeking the (mostly empty) thread index, on every search.
+    # by date instead of seeking the (mostly empty) thread index.
     rows = Article.objects.filter(thread__isnull=False).order_by()
     return dict(rows.values_list("pk", "thread"))
 

@@ -221,3 +221,104 @@ def test_an_import_writes_each_signature_with_its_row(write_seed, tmp_path):
     assert first.minhash is not None and bytes(first.minhash) == bytes(second.minhash)
     assert first.thread == second.thread == first.pk
     assert Article.objects.get(title="Cocoa falls").minhash is not None
+
+
+# --- folded search results follow every change of the threads --------------------------------
+
+
+def folded_iran() -> list[int]:
+    """How many versions each story of a folded search for "iran" stands for, oldest first."""
+    from articles.search import SearchQuery, search
+
+    return [hit.version_count for hit in search(SearchQuery(q="iran", sort="oldest")).hits]
+
+
+@pytest.fixture
+def three_versions(make_article):
+    """A story, its re-send and its correction, and another story on Iran."""
+    import datetime as dt
+
+    def at(hour: int) -> dt.datetime:
+        return dt.datetime(1987, 3, 1, hour, tzinfo=dt.UTC)
+
+    return [
+        make_article(TITLE, body=WARNING, published=at(9)),
+        make_article(TITLE, body=WARNING, published=at(10)),
+        make_article(TITLE, body=WARNING.replace("last week", "on Friday"), published=at(11)),
+        make_article("Iran wheat", body="Iran bought wheat. " + COCOA, published=at(12)),
+    ]
+
+
+def test_a_repeated_folded_search_reads_neither_the_thread_map_nor_every_ranked_id(
+    three_versions, monkeypatch
+):
+    """The second time, a folded search asks the backend for its page only, as an unfolded
+    one does, and reads no thread from the database: both are kept for the data version."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from articles.search import get_backend
+
+    assert folded_iran() == [3, 1]  # cold: fills the caches
+    backend = get_backend()
+    asked = []
+    real_search = backend.search
+
+    def counting_search(parsed, filters, sort, offset, limit, facet_names):
+        asked.append(limit)
+        return real_search(parsed, filters, sort, offset, limit, facet_names)
+
+    monkeypatch.setattr(backend, "search", counting_search)
+    with CaptureQueriesContext(connection) as queries:
+        assert folded_iran() == [3, 1]
+    assert len(asked) == 1  # the page, with its facets; not every ranked id again
+    assert not [q for q in queries.captured_queries if '."thread" IS NOT NULL' in q["sql"]]
+
+
+def test_folded_results_follow_an_import(write_seed, tmp_path):
+    write_seed("a.txt", title=TITLE, body=WARNING, published="1987-03-01 10:00:00")
+    import_paths([tmp_path / "seeds"])
+    assert folded_iran() == [1]
+    write_seed("b.txt", folder=tmp_path / "later", title=TITLE, body=WARNING,
+               published="1987-03-02 09:00:00")  # fmt: skip
+    import_paths([tmp_path / "later"])
+    assert folded_iran() == [2]
+
+
+def test_folded_results_follow_an_edit(three_versions):
+    assert folded_iran() == [3, 1]
+    correction = three_versions[2]
+    correction.body = "Iran said nothing more. " + COCOA
+    correction.save()  # an instance read before it joined: it writes its own (empty) thread
+    assert folded_iran() == [2, 1, 1]
+
+
+def test_folded_results_follow_a_delete(three_versions):
+    assert folded_iran() == [3, 1]
+    three_versions[1].delete()
+    assert folded_iran() == [2, 1]
+    three_versions[0].delete()
+    assert folded_iran() == [1, 1]
+
+
+def test_folded_results_follow_a_regrouping_that_leaves_the_index_alone(three_versions, settings):
+    """``story_threads --rebuild`` writes threads and not the index: the threads' state token
+    still tells every process that its thread map is stale."""
+    assert folded_iran() == [3, 1]
+    settings.NEWSARCHIVE_THREAD_THRESHOLD = 0.97  # the correction is no longer a version
+    threads.rebuild()
+    assert folded_iran() == [2, 1, 1]
+
+
+def test_a_regrouping_rolled_back_leaves_the_folded_results_as_committed(three_versions, settings):
+    from django.db import transaction
+
+    assert folded_iran() == [3, 1]
+    settings.NEWSARCHIVE_THREAD_THRESHOLD = 0.97
+    with pytest.raises(RuntimeError), transaction.atomic():
+        threads.rebuild()
+        assert folded_iran() == [2, 1, 1]  # seen inside the transaction that wrote it
+        raise RuntimeError("roll back")
+    assert folded_iran() == [3, 1]
+    threads.rebuild()
+    assert folded_iran() == [2, 1, 1]

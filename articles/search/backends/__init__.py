@@ -14,7 +14,7 @@ location and shared by the threads of a process.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -64,7 +64,11 @@ class BackendResults:
     order. ``facets`` maps each requested facet name to its counts (see
     ``SearchBackend.search``). ``terms`` are the index terms the query matched on (as
     ``SearchBackend.term_for`` makes them), for highlighting; ``suggestion`` is the whole query
-    text with misspelt words corrected, or None.
+    text with misspelt words corrected, or None. ``data_version`` names the state of the data
+    the answer was computed from: equal values (from one backend instance) mean equal answers
+    to equal searches, so the service may keep what it derives from them (folded story
+    threads); None when it must not (a backend without versions, or an answer read inside a
+    transaction that has written).
     """
 
     total: int
@@ -72,6 +76,7 @@ class BackendResults:
     facets: dict[str, FacetCounts]
     terms: frozenset[str] = frozenset()
     suggestion: str | None = None
+    data_version: Hashable | None = None
 
 
 class BulkIndexer:

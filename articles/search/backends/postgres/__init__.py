@@ -268,7 +268,12 @@ class PostgresBackend(SearchBackend):
                 self._results.put(key, cached)
         order, total, facets, terms, suggestion = cached
         return BackendResults(
-            total=total, ids=order[offset:depth], facets=facets, terms=terms, suggestion=suggestion
+            total=total,
+            ids=order[offset:depth],
+            facets=facets,
+            terms=terms,
+            suggestion=suggestion,
+            data_version=version,
         )
 
     def _run(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import itertools
 import math
 import threading
 from collections.abc import Iterable
@@ -58,6 +59,11 @@ class Match:
     def __init__(self, mask: np.ndarray, score: np.ndarray) -> None:
         self.mask = mask
         self.score = score
+
+
+#: Each snapshot's data version (``BackendResults.data_version``): unique in the process,
+#: where an index's generation number starts again in the folder a rebuild swaps in.
+_versions = itertools.count(1)
 
 
 class Snapshot:
@@ -131,6 +137,7 @@ class Snapshot:
             "section": self._labels("section_refs", "section_values"),
         }
         self.lock = threading.RLock()
+        self.version = next(_versions)
         self.terms = LRU(512)
         self.results = LRU(RESULT_CACHE_SIZE)
         self.facet_cache: dict[Any, dict[str, FacetCounts]] = {}
@@ -215,6 +222,7 @@ class Snapshot:
         with self.lock:
             self.ranking = ranking
             self.results = LRU(RESULT_CACHE_SIZE)
+            self.version = next(_versions)
 
     def _field_scale(self, fieldname: str) -> np.ndarray:
         """Per document: what one stored occurrence in the field counts for in BM25F, the
@@ -462,6 +470,7 @@ class Snapshot:
             ids=[int(i) for i in self.ids[page]],
             facets=facets,
             terms=frozenset(terms),
+            data_version=self.version,
         )
 
     def _run(
