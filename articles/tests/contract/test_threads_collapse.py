@@ -117,3 +117,26 @@ def test_an_archive_without_threads_gives_the_same_results_folded_or_not(add_art
     assert [h.id for h in folded.hits] == [h.id for h in every.hits]
     assert folded.total == every.total == 3
     assert not folded.collapsed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_folded_results_are_kept_only_while_the_data_and_threads_stay(resent, add_article):
+    """Committed, so that every backend keeps what a folded search read (PostgreSQL keeps
+    nothing inside a transaction that has written); each change shows at once."""
+    query = SearchQuery(q="iran", sort="oldest")
+    first, second, third = resent["versions"]
+
+    def versions() -> list[int]:
+        return [hit.version_count for hit in search(query).hits]
+
+    assert versions() == [3, 1, 1, 1]
+    assert versions() == [3, 1, 1, 1]  # warm
+    add_article(TITLE, body=WARNING, source="UPI", published=day(1987, 3, 9))
+    assert versions() == [4, 1, 1, 1]
+    third.refresh_from_db()
+    third.body = "Iran closed its ports to foreign tankers for the night."
+    third.save()
+    assert versions() == [3, 1, 1, 1, 1]
+    first.delete()  # the thread is renumbered after its next version
+    assert versions() == [2, 1, 1, 1, 1]
+    assert matching_ids(query, 10).total == 5
