@@ -2,8 +2,8 @@
 
 Shared by every backend: it works on the ranked ids a backend returns and on the thread of each
 article (``Article.thread``, kept by ``articles.threads``). The models are imported inside the
-functions that read them: the search package must import without Django's app registry (index
-sub-writers started with spawn import it).
+functions that read them, and NumPy inside the functions that use it: the search package must
+import without Django's app registry or NumPy (index sub-writers started with spawn import it).
 
 What the numbers mean when results are collapsed: a *story* is one thread (or an article
 without other versions); the total and the pages count stories, while facet counts and the
@@ -26,11 +26,11 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, overload
 
-import numpy as np
-
 from .cache import LRU
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from . import Hit
 
 #: How many ranked ids the folded results kept in memory may hold in all (8 bytes each).
@@ -57,6 +57,8 @@ class ThreadMap:
 
     @classmethod
     def from_dict(cls, thread_of: dict[int, int]) -> ThreadMap:
+        import numpy as np
+
         ids = np.fromiter(thread_of.keys(), dtype=np.int64, count=len(thread_of))
         threads = np.fromiter(thread_of.values(), dtype=np.int64, count=len(thread_of))
         order = np.argsort(ids)
@@ -105,6 +107,8 @@ def collapse(ranked: Sequence[int] | np.ndarray, threads: ThreadMap) -> Folded:
     Articles in no thread (most of them) stand alone: they are found with one sorted lookup
     of the whole list, so only the matches that have versions are grouped one by one.
     """
+    import numpy as np
+
     ranked = np.asarray(ranked, dtype=np.int64)
     if not len(threads) or not len(ranked):
         return Folded(ranked, {})
