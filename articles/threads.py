@@ -287,6 +287,23 @@ def state_token() -> int:
     return int(row[0]) if row else 0
 
 
+def thread_map() -> tuple[int, dict[int, int]]:
+    """The state token, and article id -> thread id for every article that has other
+    versions: one statement, so the two are of one moment, and a search that has nothing
+    cached yet pays one query, as it did before the token. It seeks the thread index (the
+    model's newest-first ordering would make SQLite walk the whole table by date)."""
+    table = Article._meta.db_table
+    sql = (
+        f"SELECT s.token, a.id, a.thread FROM {STATE_TABLE} s "
+        f"LEFT JOIN {table} a ON a.thread IS NOT NULL WHERE s.id = 1"
+    )
+    with connections[router.db_for_read(Article)].cursor() as cursor:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    token = int(rows[0][0]) if rows else 0
+    return token, {pk: thread for _, pk, thread in rows if pk is not None}
+
+
 def _threads_changed() -> None:
     """A new state token, random rather than counted: a write rolled back and another one
     after it must not leave the same token over other threads."""

@@ -276,8 +276,7 @@ def _stories(
     """
     if not found.total:
         return None
-    token = collapse.state_token()
-    threads = collapse.cache.thread_map(token)
+    token, threads = collapse.cache.thread_map()
     if not len(threads):
         return None
     filters = _filters(query)

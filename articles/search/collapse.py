@@ -139,14 +139,18 @@ class FoldingCache:
         self._map: tuple[int, ThreadMap] | None = None
         self._folded = LRU(capacity)
 
-    def thread_map(self, token: int) -> ThreadMap:
-        """Every article with versions and its thread, read once per state token."""
+    def thread_map(self) -> tuple[int, ThreadMap]:
+        """The state token and every article with versions and its thread: the map kept, if
+        its token is still the database's (one one-row read), else both read afresh."""
+        from articles import threads
+
         cached = self._map
-        if cached is not None and cached[0] == token:
-            return cached[1]
-        found = ThreadMap.from_dict(threads_of_versions())
+        if cached is not None and threads.state_token() == cached[0]:
+            return cached
+        token, thread_of = threads.thread_map()
+        found = (token, ThreadMap.from_dict(thread_of))
         with self._lock:
-            self._map = (token, found)
+            self._map = found
         return found
 
     def folded(self, key: Hashable | None) -> Folded | None:
@@ -165,23 +169,6 @@ class FoldingCache:
 
 #: This process's cache (the search service clears it with its other caches).
 cache = FoldingCache()
-
-
-def state_token() -> int:
-    """The threads' state token (see ``articles.threads.state_token``)."""
-    from articles import threads
-
-    return threads.state_token()
-
-
-def threads_of_versions() -> dict[int, int]:
-    """Article id -> thread id, for every article that has other versions."""
-    from articles.models import Article
-
-    # No ordering: the model's newest-first ordering would make SQLite walk the whole table
-    # by date instead of seeking the (mostly empty) thread index.
-    rows = Article.objects.filter(thread__isnull=False).order_by()
-    return dict(rows.values_list("pk", "thread"))
 
 
 def add_versions(hits: list[Hit], stories: list[Story]) -> None:

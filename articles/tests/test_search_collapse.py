@@ -48,15 +48,29 @@ def test_without_threads_every_match_is_its_own_story():
     assert folded[:] == [Story(5), Story(3), Story(9)]
 
 
-def test_the_cache_keeps_the_thread_map_per_token_and_folded_results_per_key(db):
+def test_the_cache_keeps_the_thread_map_while_the_token_stays(db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from articles import threads
+
     cache = FoldingCache(capacity=10)
-    first = cache.thread_map(token=1)
-    assert cache.thread_map(token=1) is first
-    assert cache.thread_map(token=2) is not first
-    folded = Folded(collapse([1, 2], first).best, {})
+    with CaptureQueriesContext(connection) as cold:
+        token, first = cache.thread_map()
+    assert len(cold.captured_queries) == 1  # the map with its token
+    with CaptureQueriesContext(connection) as warm:
+        assert cache.thread_map() == (token, first)
+    assert len(warm.captured_queries) == 1 and "IS NOT NULL" not in warm.captured_queries[0]["sql"]
+    threads._threads_changed()
+    assert cache.thread_map()[0] != token
+
+
+def test_the_cache_keeps_folded_results_only_under_a_key():
+    cache = FoldingCache(capacity=10)
+    folded = Folded(collapse([1, 2], ThreadMap.from_dict({})).best, {})
     cache.keep(("v1",), folded)
     cache.keep(None, folded)  # an answer without a data version is never kept
     assert cache.folded(("v1",)) is folded
     assert cache.folded(None) is None
-    assert cache.clear() == 2
+    assert cache.clear() == 1
     assert cache.folded(("v1",)) is None

@@ -183,19 +183,19 @@ def test_the_command_rebuilds(make_article):
 
 
 def test_the_per_search_thread_map_seeks_the_thread_index(make_article):
-    """Folding reads this map on every search: it must find the few articles with versions
-    through the thread index, not walk the whole table in the model's date order."""
+    """Folding reads this map whenever the threads changed: one query, with the state token,
+    that finds the few articles with versions through the thread index, not by walking the
+    whole table in the model's date order."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-
-    from articles.search.collapse import threads_of_versions
 
     first = make_article(TITLE, body=WARNING)
     second = make_article(TITLE, body=WARNING)
     make_article("Cocoa falls", body=COCOA)
     with CaptureQueriesContext(connection) as queries:
-        found = threads_of_versions()
+        token, found = threads.thread_map()
     assert found == {first.pk: first.pk, second.pk: first.pk}
+    assert token == threads.state_token()
     (query,) = queries.captured_queries
     assert "ORDER BY" not in query["sql"]
     if connection.vendor == "sqlite":
@@ -272,7 +272,7 @@ def test_a_repeated_folded_search_reads_neither_the_thread_map_nor_every_ranked_
     with CaptureQueriesContext(connection) as queries:
         assert folded_iran() == [3, 1]
     assert len(asked) == 1  # the page, with its facets; not every ranked id again
-    assert not [q for q in queries.captured_queries if '."thread" IS NOT NULL' in q["sql"]]
+    assert not [q for q in queries.captured_queries if "thread IS NOT NULL" in q["sql"]]
 
 
 def test_folded_results_follow_an_import(write_seed, tmp_path):
@@ -322,3 +322,9 @@ def test_a_regrouping_rolled_back_leaves_the_folded_results_as_committed(three_v
     assert folded_iran() == [3, 1]
     threads.rebuild()
     assert folded_iran() == [2, 1, 1]
+
+
+def test_an_archive_without_threads_has_an_empty_map_and_a_token(make_article):
+    make_article("Cocoa falls", body=COCOA)
+    token, found = threads.thread_map()
+    assert found == {} and token == threads.state_token()
