@@ -322,16 +322,16 @@ class NearDuplicates:
             return []
         bands = self.band_keys(np.stack(signatures))
         for key in keys:
-            self.discard(key)
+            if key in self._keys:
+                self.discard(key)
         found: dict[int, set[int]] = {key: set() for key in keys}
         for key, key_bands in zip(keys, bands, strict=True):
             self._keys[key] = tuple(key_bands)
             mine = found[key]
             for table, band in zip(self._tables, key_bands, strict=True):
-                held = table.get(band)
-                if held is None:
-                    table[band] = key
-                    continue
+                held = table.setdefault(band, key)
+                if held == key:
+                    continue  # the band was empty (keys are distinct and left first)
                 if isinstance(held, tuple):
                     table[band] = (*held, key)
                     mine.update(held)
