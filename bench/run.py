@@ -145,6 +145,7 @@ class PostgresRun:
             "index_bytes": self.scalar(
                 "SELECT pg_relation_size('article_search_vector') "
                 "+ pg_relation_size('article_pair_vector') "
+                "+ coalesce(pg_relation_size(to_regclass('article_lead_vector')), 0) "
                 "+ pg_total_relation_size('newsarchive_search_words') "
                 "+ (SELECT sum(pg_column_size(search_vector) + pg_column_size(lead_vector) "
                 "+ pg_column_size(pair_vector)) FROM articles_article)::bigint"

@@ -6,14 +6,15 @@ several stateless web servers can share one primary and its replicas.
 
 One statement answers a search: the matches are found once through the GIN index (only the
 narrow columns are kept, ``MATERIALIZED``), then one pass over them counts every facet at
-once (``GROUPING SETS``, each facet's key blanked on rows that fail a selection the facet is
-counted with, so each facet's counts ignore its own and, for the year and month, the finer
-date parts: ``facets.counted_without``), and the page is ordered. Ranking every
+once (one ``GROUP BY`` of every facet's key, each key blanked on rows that fail a selection
+the facet is counted with, so each facet's counts ignore its own and, for the year and
+month, the finer date parts: ``facets.counted_without``), and the page is ordered. Ranking every
 match on the whole text would read every match's ``tsvector`` (kilobytes, out of line):
-instead the matches are ranked on ``lead_vector`` (title and the body's opening, stored in
-the row) and only the best ``RERANK_CANDIDATES`` are ranked again with ``ts_rank_cd`` on the
-whole text. Results are cached per data version (``newsarchive_search_state``), which every
-write to articles, sources or sections bumps.
+instead candidates are chosen with ``ts_rank`` on ``lead_vector`` (title and the body's
+opening, stored in the row) and only the best ``RERANK_CANDIDATES`` are ranked again with
+``ts_rank_cd`` on the whole text. Dates are compared as instants (``dates``). Results are
+cached per data version (``newsarchive_search_state``), which every write to articles,
+sources or sections bumps.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ SUGGEST_BELOW_TOTAL = 10
 #: The gap a stop word leaves in a phrase query (``'bank' <2> 'england'``): closed, since
 #: the stored positions skip stop words as the Whoosh analyzer does.
 _STOP_GAP = re.compile(r"(?<=') <\d+> (?=')")
-#: Facets in the order of their key columns (GROUPING() reads them as bits).
+#: The facets this backend counts, in the order of their key columns.
 FACET_COLUMNS = ("source", "section", "year", "month", "day")
 
 
