@@ -145,6 +145,7 @@ class PostgresRun:
             "index_bytes": self.scalar(
                 "SELECT pg_relation_size('article_search_vector') "
                 "+ pg_relation_size('article_pair_vector') "
+                "+ coalesce(pg_relation_size(to_regclass('article_lead_vector')), 0) "
                 "+ pg_total_relation_size('newsarchive_search_words') "
                 "+ (SELECT sum(pg_column_size(search_vector) + pg_column_size(lead_vector) "
                 "+ pg_column_size(pair_vector)) FROM articles_article)::bigint"
@@ -210,14 +211,17 @@ def run_one(
     postgres: PostgresRun | None = None,
     baseline: bool | None = None,
     seed: int = 1,
+    reuse: bool = False,
 ) -> dict[str, Any]:
     """All stages for one corpus folder and backend (Whoosh on SQLite, or PostgreSQL when
     ``postgres`` gives a database); a dict of everything measured. ``baseline``: True or
-    False to run the stock-Whoosh baseline or not, None for "up to BASELINE_MAX_N"."""
+    False to run the stock-Whoosh baseline or not, None for "up to BASELINE_MAX_N".
+    ``reuse``: ``postgres`` names a database imported earlier; it is migrated and measured,
+    not emptied or imported again (the run has no import figures)."""
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    if postgres is not None:
+    if postgres is not None and not reuse:
         postgres.create()
     env = django_env(work, postgres)
     python = sys.executable
@@ -237,6 +241,11 @@ def run_one(
     result["migrate_seconds"] = done.seconds
     if not done.ok:
         unavailable(result, "import", f"migrate failed: {_failure_reason(done)}")
+    elif reuse and postgres is not None:
+        articles = postgres.scalar("SELECT count(*) FROM articles_article")
+        result["reused_database"] = {"name": postgres.name, "articles": articles}
+        imported = bool(articles)
+        log(f"N={n:,}: measuring database {postgres.name} as it is ({articles:,} articles)")
     else:
         log(f"N={n:,}: import_seeds")
         argv = [python, manage, "import_seeds", str(folder), "--verbosity", "0"]
@@ -474,8 +483,16 @@ def main(argv: list[str] | None = None) -> int:
         help="a PostgreSQL server where each postgres run gets a fresh database "
         "(default: $BENCH_DATABASE_URL or $TEST_DATABASE_URL)",
     )
+    parser.add_argument(
+        "--postgres-database",
+        help="measure this database of the --postgres-url server as it is, imported "
+        "earlier (migrated, never emptied or dropped; no import figures): one --n, "
+        "postgres only",
+    )
     args = parser.parse_args(argv)
     backends = args.backend or list(BACKENDS)
+    if args.postgres_database and (backends != ["postgres"] or len(args.n or [0]) != 1):
+        parser.error("--postgres-database measures one size with --backend postgres")
 
     repeats = args.repeats or (3 if args.quick else 5)
     if args.corpus is not None:
@@ -522,7 +539,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     report["runs"].append(run)
                     continue
-                postgres = PostgresRun(args.postgres_url, f"newsarchive_bench_n{n}_{os.getpid()}")
+                name = args.postgres_database or f"newsarchive_bench_n{n}_{os.getpid()}"
+                postgres = PostgresRun(args.postgres_url, name)
             run = run_one(
                 folder,
                 n,
@@ -533,11 +551,12 @@ def main(argv: list[str] | None = None) -> int:
                 postgres,
                 args.baseline,
                 args.seed,
+                reuse=bool(args.postgres_database),
             )
             report["runs"].append(run)
             if not args.keep:
                 shutil.rmtree(work, ignore_errors=True)
-                if postgres is not None:
+                if postgres is not None and not args.postgres_database:
                     postgres.drop()
             _write(report, args.out)  # after every run, so a long run leaves partial results
 

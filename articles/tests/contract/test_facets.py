@@ -152,3 +152,51 @@ def test_date_range_uses_the_archive_time_zone(add_article, settings):
     add_article("Late", published=dt.datetime(2015, 3, 31, 23, 30, tzinfo=dt.UTC))
     results = search(SearchQuery(date_from=dt.date(2015, 4, 1), date_to=dt.date(2015, 4, 1)))
     assert titles(results) == ["Late"]
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"])
+def test_date_facets_and_choices_follow_the_archive_calendar(add_article, settings, zone):
+    """Around New Year and the daylight-saving switches (Lord Howe moves by half an hour,
+    Kolkata never does), each article counts in its local year, month and day, and choosing
+    one of them finds exactly the articles published on it there."""
+    from collections import Counter
+    from zoneinfo import ZoneInfo
+
+    settings.TIME_ZONE = zone
+    reset_backend()
+    tz = ZoneInfo(zone)
+    utc = [
+        dt.datetime(2015, 12, 31, 12, 0),
+        dt.datetime(2015, 12, 31, 13, 15),
+        dt.datetime(2015, 12, 31, 18, 45),
+        dt.datetime(2016, 1, 1, 4, 59),
+        dt.datetime(2016, 1, 1, 5, 0),
+        dt.datetime(2016, 3, 13, 6, 30),
+        dt.datetime(2016, 3, 13, 7, 30),
+        dt.datetime(2016, 4, 2, 14, 45),
+        dt.datetime(2016, 4, 2, 15, 15),
+        dt.datetime(2016, 10, 1, 15, 30),
+        dt.datetime(2016, 11, 6, 4, 30),
+        dt.datetime(2016, 11, 6, 5, 30),
+    ]
+    local = {}
+    for i, moment in enumerate(utc):
+        published = moment.replace(tzinfo=dt.UTC)
+        add_article(f"At {i}", body="Calendar news.", published=published)
+        local[f"At {i}"] = published.astimezone(tz).date()
+
+    assert facet(search(SearchQuery(q="calendar")), "year") == {
+        str(y): n for y, n in Counter(d.year for d in local.values()).items()
+    }
+    for year in {d.year for d in local.values()}:
+        months = Counter(d.month for d in local.values() if d.year == year)
+        got = search(SearchQuery(q="calendar", year=year)).facets["month"]
+        assert {int(v.value): v.count for v in got} == months
+        for month in months:
+            days = Counter(d.day for d in local.values() if (d.year, d.month) == (year, month))
+            results = search(SearchQuery(q="calendar", year=year, month=month))
+            assert facet(results, "day") == {str(d): n for d, n in days.items()}
+            for chosen in days:
+                on_day = search(SearchQuery(q="calendar", year=year, month=month, day=chosen))
+                wanted = {t for t, d in local.items() if d == dt.date(year, month, chosen)}
+                assert set(titles(on_day)) == wanted

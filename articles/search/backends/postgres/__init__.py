@@ -6,14 +6,15 @@ several stateless web servers can share one primary and its replicas.
 
 One statement answers a search: the matches are found once through the GIN index (only the
 narrow columns are kept, ``MATERIALIZED``), then one pass over them counts every facet at
-once (``GROUPING SETS``, each facet's key blanked on rows that fail a selection the facet is
-counted with, so each facet's counts ignore its own and, for the year and month, the finer
-date parts: ``facets.counted_without``), and the page is ordered. Ranking every
+once (one ``GROUP BY`` of every facet's key, each key blanked on rows that fail a selection
+the facet is counted with, so each facet's counts ignore its own and, for the year and
+month, the finer date parts: ``facets.counted_without``), and the page is ordered. Ranking every
 match on the whole text would read every match's ``tsvector`` (kilobytes, out of line):
-instead the matches are ranked on ``lead_vector`` (title and the body's opening, stored in
-the row) and only the best ``RERANK_CANDIDATES`` are ranked again with ``ts_rank_cd`` on the
-whole text. Results are cached per data version (``newsarchive_search_state``), which every
-write to articles, sources or sections bumps.
+instead candidates are chosen with ``ts_rank`` on ``lead_vector`` (title and the body's
+opening, stored in the row) and only the best ``RERANK_CANDIDATES`` are ranked again with
+``ts_rank_cd`` on the whole text. Dates are compared as instants (``dates``). Results are
+cached per data version (``newsarchive_search_state``), which every write to articles,
+sources or sections bumps.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ import heapq
 import math
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router, transaction
 
@@ -34,6 +37,7 @@ from ...cache import LRU
 from ...facets import FacetCounts, counted_without
 from ...spelling import MAX_EDIT_CHARS, edit_distance, edits1, replace_word
 from .. import BackendResults, BulkIndexer, Filters, SearchBackend
+from . import dates
 from .analysis import fold, lexeme
 from .compiler import (
     CONFIG,
@@ -51,6 +55,11 @@ __all__ = ["PostgresBackend", "make_postgres_backend"]
 #: Matches ranked again on the whole text (the rest follow in lead_vector order).
 RERANK_CANDIDATES = 200
 RESULT_CACHE_SIZE = 256
+#: Planner costs of parallel workers for search statements (PostgreSQL's defaults: 1000 and
+#: 0.1): low enough that a scan of tens of thousands of matches is shared, while a narrow
+#: search stays in one process.
+PARALLEL_SETUP_COST = 100
+PARALLEL_TUPLE_COST = 0.01
 MAX_PREFIX_TERMS = 64
 MAX_FUZZY_TERMS = 16
 #: "Did you mean" is offered when a search finds fewer than this and a word is unknown.
@@ -58,7 +67,7 @@ SUGGEST_BELOW_TOTAL = 10
 #: The gap a stop word leaves in a phrase query (``'bank' <2> 'england'``): closed, since
 #: the stored positions skip stop words as the Whoosh analyzer does.
 _STOP_GAP = re.compile(r"(?<=') <\d+> (?=')")
-#: Facets in the order of their key columns (GROUPING() reads them as bits).
+#: The facets this backend counts, in the order of their key columns.
 FACET_COLUMNS = ("source", "section", "year", "month", "day")
 
 
@@ -102,15 +111,25 @@ class PostgresBackend(SearchBackend):
         A sequential scan reads every row's out-of-line ``search_vector`` to test it, which
         the planner does not count: at 10,000 articles it chose one for a word in a fifth of
         them (213 ms) over the GIN index, which answers ``&``/``|`` queries without reading
-        the vectors. JIT compilation costs more than these statements take. Both settings
-        last for this statement's transaction only.
+        the vectors. JIT compilation costs more than these statements take. With
+        ``NEWSARCHIVE_PG_SEARCH_WORKERS`` above 0, a broad search's scan of its matches may be
+        shared with that many parallel workers: PostgreSQL's default costs never choose them
+        for these statements, and on a server with idle cores they cut a broad search's time.
+        These settings last for this statement's transaction only.
         """
         alias = self.using or router.db_for_read(_article_model())
         with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-            settings = ["SET LOCAL jit = off"]
+            planner = ["SET LOCAL jit = off"]
             if uses_text:
-                settings.append("SET LOCAL enable_seqscan = off")
-            cursor.execute("; ".join(settings))
+                planner.append("SET LOCAL enable_seqscan = off")
+            workers = int(settings.NEWSARCHIVE_PG_SEARCH_WORKERS)
+            if workers > 0:
+                planner += [
+                    f"SET LOCAL max_parallel_workers_per_gather = {workers}",
+                    f"SET LOCAL parallel_setup_cost = {PARALLEL_SETUP_COST}",
+                    f"SET LOCAL parallel_tuple_cost = {PARALLEL_TUPLE_COST}",
+                ]
+            cursor.execute("; ".join(planner))
             cursor.execute(sql, params)
             return cursor.fetchall()
 
@@ -287,30 +306,52 @@ class PostgresBackend(SearchBackend):
         compiled = self.compile(parsed)
         if compiled is None:
             compiled = Compiled("TRUE", [], None, set())
-        sql, params = self._statement(compiled, filters, sort, facet_names, depth)
+        periods = {
+            name: dates.buckets(name, filters, self._years(), self.tz)
+            for name in facet_names
+            if name in dates.PARTS
+        }
+        sql, params = self._statement(compiled, filters, sort, facet_names, depth, periods)
         rows = self._fetch_planned(sql, params, uses_text=compiled.rank is not None)
         labels = self._labels()
-        counts: dict[str, FacetCounts] = {name: [] for name in facet_names}
+        tallies: dict[str, Counter[int]] = {name: Counter() for name in facet_names}
         order: list[tuple[int, int]] = []
         total = 0
-        everything = (1 << len(facet_names)) - 1
-        for kind, grouping, value, n in rows:
+        for kind, n, value, hit, *keys in rows:
             if kind == 1:
                 order.append((n, value))
-            elif grouping == everything:
-                total = n
-            elif value is not None:
-                # GROUPING() has a bit per key column, the first the highest; a facet's own
-                # grouping set leaves only its bit clear.
-                name = facet_names[len(facet_names) - (everything ^ grouping).bit_length()]
+                continue
+            total += n if hit else 0
+            for name, key in zip(facet_names, keys, strict=True):
+                if key is not None:
+                    tallies[name][key] += n
+        counts: dict[str, FacetCounts] = {name: [] for name in facet_names}
+        for name, tally in tallies.items():
+            bucketed = periods.get(name)
+            for key, n in tally.items():
                 if name in q.LABEL_FIELDS:
-                    label = labels[name].get(value, ("", ""))[0]
+                    label = labels[name].get(key, ("", ""))[0]
                     if label:
                         counts[name].append((label, label, n))
-                else:
+                    continue
+                value = bucketed.value(key) if bucketed is not None else key
+                if value is not None:
                     counts[name].append((str(value), str(value), n))
         ids = [article_id for _, article_id in sorted(order)]
         return ids, total, counts, compiled.terms
+
+    def _years(self) -> tuple[int, int] | None:
+        """The first and last year of the archive's dated articles (its time zone's years)."""
+
+        def load() -> tuple[int, int] | None:
+            first, last = self._fetch(
+                "SELECT min(published), max(published) FROM articles_article"
+            )[0]
+            if first is None:
+                return None
+            return first.astimezone(self.tz).year, last.astimezone(self.tz).year
+
+        return self._cached("years", load)
 
     def _statement(
         self,
@@ -319,6 +360,7 @@ class PostgresBackend(SearchBackend):
         sort: str,
         facet_names: tuple[str, ...],
         depth: int,
+        periods: dict[str, dates.Buckets | None],
     ) -> tuple[str, list[Any]]:
         """One statement: matches once, then facet counts, total and the ordered page.
 
@@ -331,14 +373,28 @@ class PostgresBackend(SearchBackend):
             left_out = counted_without(name)
             return " AND ".join(s for n, s in ok.items() if n not in left_out) or "TRUE"
 
+        def facet_value(name: str) -> str:
+            if name in dates.PARTS:
+                return dates.facet_key(name, periods.get(name), self.tz)
+            return f"a.{name}_id"
+
         keys = [
-            f"CASE WHEN {others_ok(name)} THEN {_FACET_VALUE[name]} END AS k_{name}"
+            f"CASE WHEN {others_ok(name)} THEN {facet_value(name)} END AS k_{name}"
             for name in facet_names
         ]
         ranked = sort == "relevance" and compiled.rank is not None
-        rank_params = [compiled.rank] if ranked else []
-        rank = f"ts_rank_cd('{RANK_WEIGHTS}', a.lead_vector, %s::tsquery)" if ranked else "0"
         hit = " AND ".join(ok.values()) or "TRUE"
+        rank, rank_params = "0", []
+        if ranked:
+            # Candidates for the whole-text ranking, cheaply: ts_rank on the lead, only where
+            # the lead holds the query (elsewhere ts_rank_cd, the final ranking, would be 0 on
+            # it too). ts_rank_cd on every match cost up to 30 us a row for a query of many
+            # words (a fuzzy or prefix term), most of a broad search's time.
+            rank = (
+                f"CASE WHEN ({hit}) AND a.lead_vector @@ %s::tsquery "
+                f"THEN ts_rank('{RANK_WEIGHTS}', a.lead_vector, %s::tsquery) ELSE 0 END"
+            )
+            rank_params = [compiled.rank, compiled.rank]
         select = ", ".join(["a.id", "a.published", f"{rank} AS r", f"({hit}) AS hit", *keys])
         where, where_params = [compiled.where], list(compiled.params)
         if filters.day_from is not None or filters.day_to is not None:
@@ -350,51 +406,52 @@ class PostgresBackend(SearchBackend):
             where.append(counted)
         matches = (
             f"WITH m AS MATERIALIZED (SELECT {select} FROM articles_article a "
-            "CROSS JOIN LATERAL (SELECT a.published AT TIME ZONE %s AS l) t "
             f"WHERE {' AND '.join(f'({w})' for w in where)})"
         )
+        # The matches counted once, by every facet's key and hit at once (one hash table of
+        # a few hundred groups); each facet's counts and the total are summed from the groups.
         key_columns = [f"k_{name}" for name in facet_names]
-        everything = (1 << len(key_columns)) - 1
-        grouping = f"GROUPING({', '.join(key_columns)})" if key_columns else "0"
-        value = f"COALESCE({', '.join(key_columns)})::bigint" if key_columns else "NULL::bigint"
-        sets = ", ".join([*(f"({c})" for c in key_columns), "()"])
+        grouped = ", ".join(["hit", *key_columns])
         facets = (
-            f"SELECT 0 AS kind, {grouping} AS g, {value} AS k, CASE WHEN {grouping} = "
-            f"{everything} THEN coalesce(sum(hit::int), 0) ELSE count(*) END AS n "
-            f"FROM m GROUP BY GROUPING SETS ({sets})"
+            f"SELECT 0 AS kind, count(*) AS n, NULL::bigint AS v, {grouped} FROM m "
+            f"GROUP BY {grouped}"
         )
+        blanks = "".join(", NULL::int" for _ in key_columns)
         order = "m.published DESC NULLS LAST, m.id DESC"
         if sort == "oldest":
             order = "m.published ASC NULLS LAST, m.id ASC"
+        final_params = []
         if ranked:
-            # The best RERANK_CANDIDATES by lead_vector, ranked again on the whole text; deeper
-            # pages follow in lead_vector order, so they cost no more and page 1 never changes.
+            # The best RERANK_CANDIDATES by the lead, ranked again on the whole text; deeper
+            # pages follow in the lead's order, so they cost no more and page 1 never changes.
             page = (
-                "SELECT 1, 0, m.id, row_number() OVER (ORDER BY "
+                "SELECT 1, row_number() OVER (ORDER BY "
                 f"ts_rank_cd('{RANK_WEIGHTS}', a.search_vector, %s::tsquery, 1) DESC, "
-                f"{order}) FROM (SELECT m.id, m.published FROM m WHERE m.hit "
-                f"ORDER BY m.r DESC, {order} LIMIT {RERANK_CANDIDATES}) m "
+                f"{order}), m.id, TRUE{blanks} FROM (SELECT m.id, m.published FROM m "
+                f"WHERE m.hit ORDER BY m.r DESC, {order} LIMIT {RERANK_CANDIDATES}) m "
                 "JOIN articles_article a ON a.id = m.id"
             )
+            final_params = [compiled.rank]
             if depth > RERANK_CANDIDATES:
                 page += (
-                    f" UNION ALL SELECT 1, 0, m.id, {RERANK_CANDIDATES} + row_number() OVER "
-                    f"(ORDER BY m.r DESC, {order}) FROM (SELECT m.id, m.r, m.published FROM m "
+                    f" UNION ALL SELECT 1, {RERANK_CANDIDATES} + row_number() OVER "
+                    f"(ORDER BY m.r DESC, {order}), m.id, TRUE{blanks} FROM (SELECT m.id, m.r, "
+                    "m.published FROM m "
                     f"WHERE m.hit ORDER BY m.r DESC, {order} OFFSET {RERANK_CANDIDATES} "
                     f"LIMIT {depth - RERANK_CANDIDATES}) m"
                 )
         else:
             page = (
-                f"SELECT 1, 0, m.id, row_number() OVER (ORDER BY {order}) FROM ("
+                f"SELECT 1, row_number() OVER (ORDER BY {order}), m.id, TRUE{blanks} FROM ("
                 f"SELECT m.id, m.published FROM m WHERE m.hit ORDER BY {order} "
                 f"LIMIT {depth}) m"
             )
-        params = [*rank_params, _zone_name(self.tz), *where_params, *rank_params]
+        params = [*rank_params, *where_params, *final_params]
         return f"{matches} {facets} UNION ALL {page}", params
 
     def _selections(self, filters: Filters) -> dict[str, str]:
-        """Per facet-like filter, an SQL test of a row (literals only: ids and numbers); never
-        NULL, so a row without a source or date simply fails a selection."""
+        """Per facet-like filter, an SQL test of a row (literals only: ids, numbers and
+        instants); never NULL, so a row without a source or date simply fails a selection."""
         out: dict[str, str] = {}
         labels = self._labels()
         for name, chosen in (("source", filters.sources), ("section", filters.sections)):
@@ -402,9 +459,7 @@ class PostgresBackend(SearchBackend):
                 ids = [pk for pk, (_, key) in labels[name].items() if key in chosen]
                 listed = ", ".join(str(int(i)) for i in ids)
                 out[name] = f"COALESCE(a.{name}_id IN ({listed}), FALSE)" if ids else "FALSE"
-        for name, value in (("year", filters.year), ("month", filters.month), ("day", filters.day)):
-            if value is not None:
-                out[name] = f"COALESCE(date_part('{name}', t.l) = {int(value)}, FALSE)"
+        out.update(dates.selections(filters, self.tz))
         return out
 
     # ---- suggestions and related articles --------------------------------------------------
@@ -509,9 +564,12 @@ class PostgresBackend(SearchBackend):
 
 
 class _AnalyseAfterImport(BulkIndexer):
-    """An import needs no indexing, but the planner's statistics go stale: a fresh archive
-    has none until autovacuum gets to it, and the first searches were planned blind. So
-    the table is analysed once when an import that added articles ends."""
+    """An import needs no indexing, but it leaves the table as autovacuum has not yet seen
+    it: no planner statistics for a fresh archive (the first searches were planned blind),
+    and new rows not yet marked visible to all, which keeps a search without words from
+    reading the covering index alone (migration 0004). So the table is vacuumed and
+    analysed once when an import that added articles ends (analysed only, inside a
+    transaction, where VACUUM cannot run)."""
 
     def __init__(self, backend: PostgresBackend) -> None:
         super().__init__(backend)
@@ -522,19 +580,13 @@ class _AnalyseAfterImport(BulkIndexer):
 
     def close(self) -> None:
         if self.added:
-            with connections[router.db_for_write(_article_model())].cursor() as cursor:
-                cursor.execute("ANALYZE articles_article")
+            connection = connections[router.db_for_write(_article_model())]
+            with connection.cursor() as cursor:
+                if connection.in_atomic_block:
+                    cursor.execute("ANALYZE articles_article")
+                else:
+                    cursor.execute("VACUUM (ANALYZE) articles_article")
             self.added = False
-
-
-#: Each facet's value for a row (``t.l`` is the publication time in the archive's zone).
-_FACET_VALUE = {
-    "source": "a.source_id",
-    "section": "a.section_id",
-    "year": "date_part('year', t.l)::int",
-    "month": "date_part('month', t.l)::int",
-    "day": "date_part('day', t.l)::int",
-}
 
 
 def _any_of(conditions: list[str]) -> str:
@@ -543,10 +595,6 @@ def _any_of(conditions: list[str]) -> str:
     if "TRUE" in unique:
         return "TRUE"
     return " OR ".join(f"({c})" for c in unique)
-
-
-def _zone_name(tz: Any) -> str:
-    return getattr(tz, "key", None) or str(tz)
 
 
 def _article_model() -> type:

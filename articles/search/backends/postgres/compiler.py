@@ -172,11 +172,14 @@ class Compiler:
         """A text leaf. Plain words stay a tsquery (to be joined with their neighbours);
         phrases and field queries become conditions that spare PostgreSQL reading each
         candidate's out-of-line ``search_vector``: phrases go through ``pair_vector``, title
-        queries are checked on ``lead_vector`` (which holds the whole title, in the row)."""
+        queries through ``lead_vector`` alone (it holds the whole title, in the row, and has
+        a GIN index of its own: migration 0004)."""
         restricted = restrict(tsquery, fieldname)
         if positive:
             self.rank_parts.append(restricted)
             self.terms.update(shown)
+        if fieldname == "title":
+            return Expr(sql="a.lead_vector @@ %s::tsquery", params=[restricted])
         pairs = phrase_pairs(tsquery)
         if fieldname is None and not pairs:
             return Expr(text=tsquery)
@@ -191,9 +194,7 @@ class Compiler:
             condition("pair_vector", " & ".join(quote(p) for p in pairs))
         if not pairs or len(pairs) > 1:  # pairs alone are exact for two words only
             condition("search_vector", tsquery)
-        if fieldname == "title":
-            condition("lead_vector", restricted)
-        elif fieldname:
+        if fieldname:
             condition("search_vector", restricted)
         return Expr(sql=" AND ".join(conditions), params=params)
 
