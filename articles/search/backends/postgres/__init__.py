@@ -567,7 +567,7 @@ class _AnalyseAfterImport(BulkIndexer):
     """An import needs no indexing, but it leaves the table as autovacuum has not yet seen
     it: no planner statistics for a fresh archive (the first searches were planned blind),
     and new rows not yet marked visible to all, which keeps a search without words from
-    reading the covering index alone (migration 0004). So the table is vacuumed and
+    reading the covering index alone (migration 0005). So the table is vacuumed and
     analysed once when an import that added articles ends (analysed only, inside a
     transaction, where VACUUM cannot run)."""
 

@@ -173,7 +173,7 @@ class Compiler:
         phrases and field queries become conditions that spare PostgreSQL reading each
         candidate's out-of-line ``search_vector``: phrases go through ``pair_vector``, title
         queries through ``lead_vector`` alone (it holds the whole title, in the row, and has
-        a GIN index of its own: migration 0004)."""
+        a GIN index of its own: migration 0005)."""
         restricted = restrict(tsquery, fieldname)
         if positive:
             self.rank_parts.append(restricted)

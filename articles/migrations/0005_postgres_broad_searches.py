@@ -34,6 +34,6 @@ def _run(statements: list[str]):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("articles", "0003_story_threads")]
+    dependencies = [("articles", "0004_threads_state")]
 
     operations = [migrations.RunPython(_run(FORWARD), _run(BACKWARD), elidable=False)]
