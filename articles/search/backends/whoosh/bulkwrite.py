@@ -114,7 +114,8 @@ class FieldPostings:
             self.values.append(vbytes or b"")
 
     def posting_lists(self) -> Iterator[tuple[bytes, _TermPostings]]:
-        """(term, postings) in term byte order, each term's postings in document order."""
+        """(term, postings) in term byte order, each term's postings in document order; once
+        (the occurrences are turned into postings on the way)."""
         names = list(self.term_ids)  # term id -> term (ids were given in insertion order)
         if not names:
             return
@@ -154,6 +155,13 @@ class FieldPostings:
             values = held[order].tolist()
         return ranks[order], docs[order], weights, values
 
+    def _take_occurrences(self) -> tuple[array, array, array]:
+        taken = (self.occurrence_terms, self.occurrence_docs, self.occurrence_positions)
+        self.occurrence_terms, self.occurrence_docs = array("I"), array("I")
+        self.occurrence_positions = array("I")
+        self.occurrence_postings = 0
+        return taken
+
     def _added_postings(self, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any, Any]:
         ranks = rank[np.frombuffer(self.terms, dtype=np.uint32)]
         order = np.argsort(ranks, kind="stable")
@@ -167,11 +175,15 @@ class FieldPostings:
         return ranks[order], docs, weights, values
 
     def _occurrence_postings(self, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any, Any]:
-        ranks = rank.astype(np.uint32)[np.frombuffer(self.occurrence_terms, dtype=np.uint32)]
+        """The occurrences as postings; they are let go of once sorted (the segment is being
+        written), so that the encoded positions do not add to their memory."""
+        terms, docs, positions = self._take_occurrences()
+        ranks = rank.astype(np.uint32)[np.frombuffer(terms, dtype=np.uint32)]
+        del terms
         order = np.argsort(ranks, kind="stable")  # then by document and position, as added
         ranks = ranks[order]
-        docs = np.frombuffer(self.occurrence_docs, dtype=np.uint32)[order]
-        positions = np.frombuffer(self.occurrence_positions, dtype=np.uint32)[order]
+        docs = np.frombuffer(docs, dtype=np.uint32)[order]
+        positions = np.frombuffer(positions, dtype=np.uint32)[order]
         del order
         first = np.ones(len(ranks), dtype=bool)
         first[1:] = (ranks[1:] != ranks[:-1]) | (docs[1:] != docs[:-1])
