@@ -212,7 +212,7 @@ class Importer:
         self.max_bytes = max_bytes or settings.NEWSARCHIVE_MAX_FILE_BYTES
         self.on_report = on_report
         self.summary = ImportSummary(dry_run=dry_run)
-        self._labels: dict[type[Label], dict[str, int]] = {}
+        self._labels: dict[type[Label], dict[str, Label]] = {}
         self._indexed: set[int] | None = None
         self._indexer: search.BulkIndexer | None = None
 
@@ -294,8 +294,10 @@ class Importer:
             report.article_id = article.pk
         for duplicate, first in plan.batch_duplicates:
             duplicate.article_id = first.article_id
-        self._indexer.add([a.pk for a in new], new=True)
-        self._indexer.add([a.pk for a in changed] + self._unindexed(plan.unchanged_ids))
+        # Indexed from memory (with their labels), not read back: see ``_label``.
+        self._indexer.add_articles(new, new=True)
+        self._indexer.add_articles(changed)
+        self._indexer.add(self._unindexed(plan.unchanged_ids))
 
     def _unindexed(self, ids: list[int]) -> list[int]:
         """Unchanged articles the index lacks: what an interrupted earlier run left to do."""
@@ -313,23 +315,25 @@ class Importer:
         parsed = item.article
         article.title = parsed.title[:500]
         article.body = parsed.body
-        article.source_id = self._label_id(Source, parsed.source)
-        article.section_id = self._label_id(Section, parsed.section)
+        article.source = self._label(Source, parsed.source)
+        article.section = self._label(Section, parsed.section)
         article.published = archive_time(parsed.published)
         article.original_text = parsed.text
         article.fingerprint = item.fingerprint
         article.updated = timezone.now()
         return article
 
-    def _label_id(self, model: type[Label], name: str) -> int | None:
+    def _label(self, model: type[Label], name: str) -> Label | None:
+        """The label for a name, from this run's cache: each article holds the label object
+        itself, so the index reads its display name without a query per article."""
         key = label_key(name)
         if not key:
             return None
         cache = self._labels.get(model)
         if cache is None:
-            cache = self._labels[model] = dict(model.objects.values_list("key", "id"))
+            cache = self._labels[model] = {label.key: label for label in model.objects.all()}
         if key not in cache:
-            cache[key] = model.for_name(name).pk
+            cache[key] = model.for_name(name)
         return cache[key]
 
 

@@ -25,7 +25,11 @@ from articles.search.backends import Filters
 from articles.search.backends.whoosh import WhooshBackend, bulkwrite
 from articles.search.backends.whoosh.bulkwrite import BulkMpWriter, BulkSegmentWriter
 from articles.search.backends.whoosh.codec import NativeBlocksCodec
-from articles.search.backends.whoosh.fastanalysis import FastAnalysis
+from articles.search.backends.whoosh.fastanalysis import (
+    PICKLE_BATCH,
+    FastAnalysis,
+    encode_position_runs,
+)
 from articles.search.backends.whoosh.schema import ANALYZER, build_schema
 from articles.search.backends.whoosh.writing import merge_tiny
 
@@ -82,6 +86,33 @@ def test_fast_analysis_gives_the_analyzers_terms_and_positions(text):
 def test_fast_analysis_agrees_on_any_text(text):
     fast = {term: FAST.encode_positions(p) for term, p in FAST.term_positions(text).items()}
     assert fast == whoosh_values(text)
+
+
+position_lists = st.lists(
+    st.lists(
+        st.one_of(st.integers(0, 300), st.integers(0, 70_000), st.integers(0, 2**31 + 10)),
+        min_size=1,
+        max_size=8,
+        unique=True,
+    ).map(sorted),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(position_lists)
+def test_positions_of_many_postings_are_encoded_at_once_as_whoosh_encodes_each(lists):
+    counts = [len(positions) for positions in lists]
+    flat = [position for positions in lists for position in positions]
+    assert encode_position_runs(counts, flat) == [Positions().encode(p) for p in lists]
+
+
+def test_long_position_lists_are_encoded_as_whoosh_encodes_them():
+    lists = [[1], list(range(0, 3 * PICKLE_BATCH, 2)), [5, 9], list(range(PICKLE_BATCH + 1))]
+    counts = [len(positions) for positions in lists]
+    flat = [position for positions in lists for position in positions]
+    assert encode_position_runs(counts, flat) == [Positions().encode(p) for p in lists]
 
 
 def test_positions_after_leading_stop_words_follow_whoosh():

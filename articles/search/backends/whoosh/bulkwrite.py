@@ -37,7 +37,7 @@ from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
-from .fastanalysis import FastAnalysis, learn_words, learned_words
+from .fastanalysis import FastAnalysis, encode_position_runs, learn_words, learned_words
 from .writers import (
     ROLLED_SEGMENT,
     GuardedMpWriter,
@@ -55,6 +55,10 @@ BYTES_PER_POSTING = 136
 #: Each sub-writer's ``limitmb`` when none is given (Whoosh's default for a writer's pool).
 DEFAULT_LIMITMB = 128
 
+#: Postings whose positions are encoded in one go at commit: bounds the encoder's temporary
+#: arrays (a few MB) whatever the segment's size.
+ENCODE_CHUNK_POSTINGS = 1 << 16
+
 #: Posting lists are written to the file in pieces of about this size, not one call per term.
 WRITE_BUFFER_BYTES = 1 << 20
 
@@ -66,28 +70,41 @@ _TermPostings = tuple[array, array, list | None]
 class FieldPostings:
     """One field's postings in a new segment, as flat arrays in the order they were added.
 
-    A document adds all its terms with a few C-level ``extend`` calls (no per-term lists to
-    find and grow); at commit one stable NumPy sort by term puts them in (term, document)
-    order, since documents were added in increasing order."""
+    Text analysed by ``fastanalysis`` is kept as occurrences (term, document, position: one
+    per kept word), added with a few C-level ``extend`` calls per document; other postings
+    (labels, numbers, segments merged in) as postings. At commit one stable NumPy sort by
+    term puts both in (term, document) order, since documents were added in increasing order,
+    and the occurrences of each (term, document) become its posting: the count, the weight and
+    the encoded positions, for the whole segment at once (``fastanalysis.encode_position_runs``)
+    instead of a dict of lists, a pickle and a few list appends per term and document."""
 
-    def __init__(self, keeps_values: bool) -> None:
+    def __init__(self, keeps_values: bool, field_boost: float = 1.0) -> None:
         self.term_ids = _TermIds()
         self.terms = array("I")
         self.docs = array("I")
         self.weights = array("d")
         self.values: list[bytes] | None = [] if keeps_values else None
+        self.field_boost = field_boost
+        self.occurrence_terms = array("I")
+        self.occurrence_docs = array("I")
+        self.occurrence_positions = array("I")
+        self.occurrence_postings = 0  # distinct (term, document) pairs among them
+        self.document_boosts: dict[int, float] = {}  # documents whose boost is not 1
 
-    def add_document(
-        self, docnum: int, terms: list[bytes], weights: Iterable[float], values: list[bytes]
+    def add_occurrences(
+        self, docnum: int, terms: list[bytes], positions: Iterable[int], boost: float
     ) -> None:
-        self.terms.extend(map(self.term_ids.__getitem__, terms))
-        self.docs.extend(repeat(docnum, len(terms)))
-        self.weights.extend(weights)
-        if self.values is not None:
-            self.values.extend(values)
+        """A document's kept words (``FastAnalysis.occurrences``) for postings whose weight is
+        the term's frequency times the field boost, times ``boost``, as ``Positions`` gives."""
+        self.occurrence_terms.extend(map(self.term_ids.__getitem__, terms))
+        self.occurrence_docs.extend(repeat(docnum, len(terms)))
+        self.occurrence_positions.extend(positions)
+        self.occurrence_postings += len(set(terms))
+        if boost != 1.0:
+            self.document_boosts[docnum] = boost
 
     def __len__(self) -> int:
-        return len(self.docs)
+        return len(self.docs) + self.occurrence_postings
 
     def add(self, tbytes: bytes, docnum: int, weight: float, vbytes: bytes | None) -> None:
         self.terms.append(self.term_ids[tbytes])
@@ -97,29 +114,97 @@ class FieldPostings:
             self.values.append(vbytes or b"")
 
     def posting_lists(self) -> Iterator[tuple[bytes, _TermPostings]]:
-        """(term, postings) in term byte order, each term's postings in document order."""
+        """(term, postings) in term byte order, each term's postings in document order; once
+        (the occurrences are turned into postings on the way)."""
         names = list(self.term_ids)  # term id -> term (ids were given in insertion order)
         if not names:
             return
         by_name = sorted(range(len(names)), key=names.__getitem__)
         rank = np.empty(len(names), dtype=np.int64)
         rank[by_name] = np.arange(len(names))
-        term_ids = np.frombuffer(self.terms, dtype=np.uint32)
-        order = np.argsort(rank[term_ids], kind="stable")
-        counts = np.bincount(term_ids, minlength=len(names))[by_name].tolist()
-        docs = array("I", np.frombuffer(self.docs, dtype=np.uint32)[order].tobytes())
-        weights = array("d", np.frombuffer(self.weights, dtype=np.float64)[order].tobytes())
+        ranks, docs, weights, values = self._sorted_postings(rank)
+        counts = np.bincount(ranks, minlength=len(names)).tolist()
+        docs = array("I", docs.astype(np.uint32).tobytes())
+        weights = array("d", weights.tobytes())
+        start = 0
+        for term_id, count in zip(by_name, counts, strict=True):
+            if not count:
+                continue
+            end = start + count
+            term_values = values[start:end] if values is not None else None
+            yield names[term_id], (docs[start:end], weights[start:end], term_values)
+            start = end
+
+    def _sorted_postings(self, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+        """Every posting's term rank, document, weight and value, in (term, document) order."""
+        added = self._added_postings(rank)
+        if not len(self.occurrence_terms):
+            return added
+        found = self._occurrence_postings(rank)
+        if not len(self.docs):
+            return found
+        # Both kinds in one field (a segment merged into a writer that also indexed text):
+        # rare, so simply sorted together.
+        ranks = np.concatenate([found[0], added[0]])
+        docs = np.concatenate([found[1], added[1]])
+        order = np.lexsort((docs, ranks))
+        weights = np.concatenate([found[2], added[2]])[order]
+        values = None
+        if self.values is not None:
+            held = np.fromiter(chain(found[3], added[3]), dtype=object, count=len(order))
+            values = held[order].tolist()
+        return ranks[order], docs[order], weights, values
+
+    def _take_occurrences(self) -> tuple[array, array, array]:
+        taken = (self.occurrence_terms, self.occurrence_docs, self.occurrence_positions)
+        self.occurrence_terms, self.occurrence_docs = array("I"), array("I")
+        self.occurrence_positions = array("I")
+        self.occurrence_postings = 0
+        return taken
+
+    def _added_postings(self, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+        ranks = rank[np.frombuffer(self.terms, dtype=np.uint32)]
+        order = np.argsort(ranks, kind="stable")
+        docs = np.frombuffer(self.docs, dtype=np.uint32)[order]
+        weights = np.frombuffer(self.weights, dtype=np.float64)[order]
         values = None
         if self.values is not None:  # reordered without a Python int per posting (memory)
             held = np.fromiter(self.values, dtype=object, count=len(self.values))
             values = held[order].tolist()
             del held
-        start = 0
-        for term_id, count in zip(by_name, counts, strict=True):
-            end = start + count
-            term_values = values[start:end] if values is not None else None
-            yield names[term_id], (docs[start:end], weights[start:end], term_values)
-            start = end
+        return ranks[order], docs, weights, values
+
+    def _occurrence_postings(self, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+        """The occurrences as postings; they are let go of once sorted (the segment is being
+        written), so that the encoded positions do not add to their memory."""
+        terms, docs, positions = self._take_occurrences()
+        ranks = rank.astype(np.uint32)[np.frombuffer(terms, dtype=np.uint32)]
+        del terms
+        order = np.argsort(ranks, kind="stable")  # then by document and position, as added
+        ranks = ranks[order]
+        docs = np.frombuffer(docs, dtype=np.uint32)[order]
+        positions = np.frombuffer(positions, dtype=np.uint32)[order]
+        del order
+        first = np.ones(len(ranks), dtype=bool)
+        first[1:] = (ranks[1:] != ranks[:-1]) | (docs[1:] != docs[:-1])
+        starts = np.flatnonzero(first)
+        del first
+        counts = np.diff(starts, append=len(ranks))
+        # Positions.word_values: frequency * field boost; add_document: times the boost
+        weights = counts.astype(np.float64) * self.field_boost
+        docs = docs[starts]
+        if self.document_boosts:
+            boosts = np.array([self.document_boosts.get(d, 1.0) for d in docs.tolist()])
+            weights = weights * boosts
+        values = None
+        if self.values is not None:
+            values = []
+            for first in range(0, len(starts), ENCODE_CHUNK_POSTINGS):
+                last = first + ENCODE_CHUNK_POSTINGS
+                begin = starts[first]
+                end = starts[last] if last < len(starts) else len(positions)
+                values += encode_position_runs(counts[first:last], positions[begin:end])
+        return ranks[starts], docs, weights, values
 
 
 class _TermIds(dict):
@@ -148,7 +233,7 @@ class BulkPostings:
         ):
             postings = self._postings.get(fieldname)
             if postings is None:
-                postings = FieldPostings(_keeps_values(schema[fieldname]))
+                postings = _new_field_postings(schema[fieldname])
                 self._postings[fieldname] = postings
             postings.add(tbytes, docnum, weight, vbytes)
 
@@ -242,18 +327,12 @@ class BulkSegmentWriter(BulkPostings, SegmentWriter):
         """Add one field's postings for the current document; return its length."""
         postings = self._postings.get(fieldname)
         if postings is None:
-            postings = self._postings[fieldname] = FieldPostings(_keeps_values(field))
+            postings = self._postings[fieldname] = _new_field_postings(field)
         fast = self._fast_analysis(fieldname, field)
         if fast is not None and isinstance(value, str):
-            positions = fast.term_positions(value)
-            freqs = list(map(len, positions.values()))
-            # Positions.word_values gives freq * field boost; add_document multiplies by boost.
-            weights = map(field.format.field_boost.__rmul__, freqs)
-            if boost != 1.0:
-                weights = map(boost.__rmul__, weights)
-            values = fast.encode_all(positions.values())
-            postings.add_document(self.docnum, list(positions), weights, values)
-            length = sum(freqs)
+            terms, positions = fast.occurrences(value)
+            postings.add_occurrences(self.docnum, terms, positions, boost)
+            length = len(terms)
         else:
             length = 0
             for tbytes, freq, weight, vbytes in field.index(value):
@@ -274,8 +353,9 @@ def fast_analysis_for(field: Any) -> FastAnalysis | None:
     return FastAnalysis.for_analyzer(field.analyzer)
 
 
-def _keeps_values(field: Any) -> bool:
-    return field.format.fixed_value_size() != 0
+def _new_field_postings(field: Any) -> FieldPostings:
+    keeps_values = field.format.fixed_value_size() != 0
+    return FieldPostings(keeps_values, field.format.field_boost)
 
 
 def _field_lengths(lengths: Any, fieldname: str, doccount: int) -> list | None:

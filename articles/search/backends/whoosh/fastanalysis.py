@@ -5,13 +5,16 @@ Whoosh runs a text through a tokenizer and four filters as generators, passing o
 positions per term: about 75% of stock indexing time here. A word's term is a pure function of
 the word as the tokenizer found it (lower-case, fold accents, drop it when too short or a stop
 word, stem), so this module computes it once per distinct word and keeps it in a dict; a text
-then costs a regex ``findall`` and one dict lookup per word.
+then costs a regex ``findall`` and one dict lookup per word. The writer groups those
+occurrences into postings for a whole segment at once, and ``encode_position_runs`` encodes
+every posting's positions as ``Positions.encode`` does, in one NumPy buffer.
 
 ``FastAnalysis.for_analyzer`` reads every parameter (the token pattern, the character map, the
 stop list and sizes, the stemmer) from the analyzer object itself and returns None for any
 chain of another shape, so a schema change can never make it disagree with Whoosh silently:
 the writer then falls back to the field's own ``index()``. The property test in
-``test_fast_indexing.py`` checks it against Whoosh's analyzer on random text.
+``test_fast_indexing.py`` checks it against Whoosh's analyzer on random text, and the encoded
+positions against ``Positions.encode``.
 
 Django-free: index sub-writers started with ``spawn`` import it.
 """
@@ -23,6 +26,7 @@ from collections.abc import Callable, Iterable
 from pickle import dumps
 from typing import Any
 
+import numpy as np
 from whoosh.analysis import (
     CharsetFilter,
     LowercaseFilter,
@@ -37,14 +41,15 @@ from whoosh.system import pack_uint
 #: Distinct words remembered per process; the cache is emptied when it grows past this (a
 #: corpus full of numbers and names must not grow it without bound).
 TERM_CACHE_WORDS = 200_000
-#: How many positions' values of single-occurrence terms are kept ready.
-SINGLE_POSITION_CACHE = 4096
 #: ``formats.Positions.encode`` pickles position deltas with protocol 2 (the posting blocks
 #: around them use the codec's protocol; these bytes are the values inside).
 POSITIONS_PICKLE_PROTOCOL = 2
 
+#: ``pickle`` writes a list's items in batches of this many (``Pickler._BATCHSIZE``): longer
+#: position lists than that are encoded by ``pickle`` itself, not by ``encode_position_runs``.
+PICKLE_BATCH = 1000
+
 _STOPPED = None  # the cache's value for a word that gives no term
-_ONE = pack_uint(1)
 _SHARED: dict[tuple, FastAnalysis] = {}
 
 
@@ -71,7 +76,6 @@ class FastAnalysis:
         self._stem = stem
         self._ignore = ignore
         self._terms = _TermCache(self._new_term)
-        self._single = _SinglePositions()
 
     @classmethod
     def for_analyzer(cls, analyzer: Any) -> FastAnalysis | None:
@@ -131,43 +135,34 @@ class FastAnalysis:
             text = text.lower()
         return self._findall(text)
 
-    def term_positions(self, text: str) -> dict[bytes, list[int]]:
-        """Each term of ``text`` with its positions, in order of first occurrence.
+    def occurrences(self, text: str) -> tuple[list[bytes], Iterable[int]]:
+        """The terms of ``text`` in order, one per kept word, and their positions.
 
-        Positions follow ``StopFilter(renumber=True)``: the first kept word keeps its place among
-        all words, each later kept word is one more (stop words leave no gaps after the first
-        kept word)."""
+        Positions follow ``StopFilter(renumber=True)``: the first kept word keeps its place
+        among all words, each later kept word is one more (stop words leave no gaps after the
+        first kept word). Occurrences are not grouped by term here: ``FieldPostings`` groups a
+        whole segment's at once with NumPy, which is cheaper than a dict of lists per text."""
         terms = list(map(self._terms.__getitem__, self.words(text)))
+        kept = [term for term in terms if term is not _STOPPED]
+        if not kept:
+            return kept, ()
+        if self._renumber:
+            first = terms.index(kept[0])  # the first kept word's place among all words
+            return kept, range(first, first + len(kept))
+        return kept, [index for index, term in enumerate(terms) if term is not _STOPPED]
+
+    def term_positions(self, text: str) -> dict[bytes, list[int]]:
+        """Each term of ``text`` with its positions, in order of first occurrence (what
+        ``Positions`` collects from the analyzer: the oracle the tests compare with)."""
         positions: dict[bytes, list[int]] = {}
-        position = -1
-        for index, term in enumerate(terms):
-            if term is _STOPPED:
-                continue
-            if position < 0 or not self._renumber:
-                position = index
-            else:
-                position += 1
-            found = positions.get(term)
-            if found is None:
-                positions[term] = [position]
-            else:
-                found.append(position)
+        for term, position in zip(*self.occurrences(text), strict=True):
+            positions.setdefault(term, []).append(position)
         return positions
 
-    def encode_positions(self, positions: list[int]) -> bytes:
+    @staticmethod
+    def encode_positions(positions: list[int]) -> bytes:
         """``formats.Positions.encode``: the count, then the pickled position deltas."""
-        return self.encode_all([positions])[0]
-
-    def encode_all(self, position_lists: Iterable[list[int]]) -> list[bytes]:
-        """``encode_positions`` of each list, in one pass.
-
-        Each value is a new bytes object: a block pickles its values as a tuple, and pickle
-        would store a value shared by two postings once, which is not the stock layout."""
-        single = self._single
-        return [
-            _ONE + single[positions[0]] if len(positions) == 1 else _encode_many(positions)
-            for positions in position_lists
-        ]
+        return encode_position_runs(np.array([len(positions)]), np.array(positions))[0]
 
 
 class _TermCache(dict):
@@ -184,19 +179,63 @@ class _TermCache(dict):
         return term
 
 
-class _SinglePositions(dict):
-    """Position -> the pickled one-element list of deltas, made on first use."""
-
-    def __missing__(self, position: int) -> bytes:
-        pickled = dumps([position], POSITIONS_PICKLE_PROTOCOL)
-        if len(self) < SINGLE_POSITION_CACHE:
-            self[position] = pickled
-        return pickled
-
-
 def _encode_many(positions: list[int]) -> bytes:
     deltas = [b - a for a, b in zip([0, *positions], positions, strict=False)]
     return pack_uint(len(deltas)) + dumps(deltas, POSITIONS_PICKLE_PROTOCOL)
+
+
+def encode_position_runs(counts: np.ndarray, positions: np.ndarray) -> list[bytes]:
+    """``formats.Positions.encode`` of many postings at once: ``positions`` holds each
+    posting's positions in turn (``counts[i]`` of them, increasing).
+
+    The bytes are built in one NumPy buffer, as ``pickle`` (protocol 2) lays out a list of
+    small integers: the count (``pack_uint``), ``PROTO 2``, ``EMPTY_LIST``, ``BINPUT 0``, then
+    one item and ``APPEND``, or ``MARK``, the items and ``APPENDS``; then ``STOP``. An item is
+    ``BININT1`` (below 256), ``BININT2`` (below 65,536) or ``BININT``. Per posting this costs
+    a slice of the buffer instead of a list, its deltas and a ``pickle`` call. Postings that
+    ``pickle`` lays out otherwise (over ``PICKLE_BATCH`` positions, or one past 2**31 - 1) are
+    encoded by it."""
+    counts = np.asarray(counts, dtype=np.int64)
+    if not len(counts):
+        return []
+    positions = np.asarray(positions, dtype=np.int64)
+    starts = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    deltas = np.diff(positions, prepend=0)
+    deltas[starts] = positions[starts]  # each posting's first delta is its first position
+    item_size = np.where(deltas < 256, 2, np.where(deltas < 65536, 3, 5))
+    # per posting: count (4), PROTO 2, EMPTY_LIST, BINPUT 0 (5), MARK if several, STOP
+    overhead = 4 + 5 + np.where(counts > 1, 1, 0) + 1 + 1
+    item_total = np.add.reduceat(item_size, starts)
+    sizes = overhead + item_total
+    ends = np.cumsum(sizes)
+    begins = ends - sizes
+    buffer = np.zeros(int(ends[-1]), dtype=np.uint8)
+    buffer[begins[:, None] + np.arange(4)] = counts.astype(">u4").view(np.uint8).reshape(-1, 4)
+    buffer[begins[:, None] + np.arange(4, 9)] = np.frombuffer(b"\x80\x02]q\x00", np.uint8)
+    several = counts > 1
+    buffer[begins[several] + 9] = ord("(")
+    items_begin = begins + 9 + several
+    # each item's offset: its posting's first item, plus the sizes of the items before it
+    within = np.cumsum(item_size) - item_size
+    offsets = np.repeat(items_begin - within[starts], counts) + within
+    for size, opcode in ((2, b"K"), (3, b"M"), (5, b"J")):
+        chosen = item_size == size
+        at = offsets[chosen]
+        buffer[at] = opcode[0]
+        value = deltas[chosen]
+        for byte in range(size - 1):
+            buffer[at + 1 + byte] = (value >> (8 * byte)) & 0xFF
+    buffer[ends - 2] = np.where(several, ord("e"), ord("a"))
+    buffer[ends - 1] = ord(".")
+    blob = buffer.tobytes()
+    values = [blob[begin:end] for begin, end in zip(begins.tolist(), ends.tolist(), strict=True)]
+    # long lists and positions past BININT's range: the few postings pickle lays out otherwise
+    unusual = (counts > PICKLE_BATCH) | (np.maximum.reduceat(deltas, starts) > 0x7FFFFFFF)
+    for index in np.flatnonzero(unusual).tolist():
+        first = int(starts[index])
+        values[index] = _encode_many(positions[first : first + counts[index]].tolist())
+    return values
 
 
 def learned_words() -> list[tuple[tuple, dict]]:

@@ -13,7 +13,7 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,8 +88,15 @@ class WhooshBulkIndexer(BulkIndexer):
 
     def add(self, ids: Iterable[int], *, new: bool = False) -> None:
         ids = sorted({int(i) for i in ids})
-        if not ids:
-            return
+        if ids:
+            self._add(ids, lambda new: self._write_rows(ids, new), new)
+
+    def add_articles(self, articles: Sequence[Any], *, new: bool = False) -> None:
+        if articles:
+            ids = [int(article.pk) for article in articles]
+            self._add(ids, lambda new: self._write_documents(articles, new), new)
+
+    def _add(self, ids: list[int], write: Callable[[bool], None], new: bool) -> None:
         if not self._uncommitted.isdisjoint(ids):
             # Whoosh's update_document cannot replace a document its own writer still holds:
             # commit it first, then update what is now in the index.
@@ -99,7 +106,7 @@ class WhooshBulkIndexer(BulkIndexer):
             self._open(parallel=len(ids) >= BULK_PARALLEL_MIN)
         try:
             with index_write_errors():
-                self._write(ids, new)
+                write(new)
         except Exception:
             self.cancel()  # a writer that failed half-way must not be committed, nor hang
             raise
@@ -115,17 +122,25 @@ class WhooshBulkIndexer(BulkIndexer):
             return True
         return writers_waiting(lock_path(self._writer)) > 0
 
-    def _write(self, ids: list[int], new: bool) -> None:
+    def _write_rows(self, ids: list[int], new: bool) -> None:
+        """Index rows read from the database; ids without a row are removed from the index."""
         found: set[int] = set()
         for article in articles_by_id(ids):
             found.add(article.pk)
-            document = document_for(article, self.backend.tz)
-            if new:
-                self._writer.add_document(**document)
-            else:
-                self._writer.update_document(**document)
+            self._write_document(article, new)
         for missing in set(ids) - found:
             self._writer.delete_by_term("id", missing)
+
+    def _write_documents(self, articles: Sequence[Any], new: bool) -> None:
+        for article in articles:
+            self._write_document(article, new)
+
+    def _write_document(self, article: Any, new: bool) -> None:
+        document = document_for(article, self.backend.tz)
+        if new:
+            self._writer.add_document(**document)
+        else:
+            self._writer.update_document(**document)
 
     def _open(self, parallel: bool) -> None:
         self._let_waiting_writers_in()
