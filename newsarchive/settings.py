@@ -246,8 +246,6 @@ NEWSARCHIVE_INDEX_DIR = Path(os.environ.get("NEWSARCHIVE_INDEX_DIR", VAR_DIR / "
 # The search backend behind articles.search: "whoosh" (an index folder on this machine),
 # "postgres" (PostgreSQL's full-text search; needs DATABASE_URL on PostgreSQL) or a class path.
 NEWSARCHIVE_SEARCH_BACKEND = os.environ.get("NEWSARCHIVE_SEARCH_BACKEND", "whoosh")
-# PostgreSQL backend: parallel workers a broad search's scan may use (0: never).
-NEWSARCHIVE_PG_SEARCH_WORKERS = env_int("NEWSARCHIVE_PG_SEARCH_WORKERS", 0)
 # Seed files larger than this are rejected, so one huge file cannot exhaust memory.
 NEWSARCHIVE_MAX_FILE_BYTES = int(os.environ.get("NEWSARCHIVE_MAX_FILE_BYTES", str(5 * 1024 * 1024)))
 # How many files the importer writes per database transaction and index commit.

@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router, transaction
 
@@ -55,11 +54,6 @@ __all__ = ["PostgresBackend", "make_postgres_backend"]
 #: Matches ranked again on the whole text (the rest follow in lead_vector order).
 RERANK_CANDIDATES = 200
 RESULT_CACHE_SIZE = 256
-#: Planner costs of parallel workers for search statements (PostgreSQL's defaults: 1000 and
-#: 0.1): low enough that a scan of tens of thousands of matches is shared, while a narrow
-#: search stays in one process.
-PARALLEL_SETUP_COST = 100
-PARALLEL_TUPLE_COST = 0.01
 MAX_PREFIX_TERMS = 64
 MAX_FUZZY_TERMS = 16
 #: "Did you mean" is offered when a search finds fewer than this and a word is unknown.
@@ -111,25 +105,15 @@ class PostgresBackend(SearchBackend):
         A sequential scan reads every row's out-of-line ``search_vector`` to test it, which
         the planner does not count: at 10,000 articles it chose one for a word in a fifth of
         them (213 ms) over the GIN index, which answers ``&``/``|`` queries without reading
-        the vectors. JIT compilation costs more than these statements take. With
-        ``NEWSARCHIVE_PG_SEARCH_WORKERS`` above 0, a broad search's scan of its matches may be
-        shared with that many parallel workers: PostgreSQL's default costs never choose them
-        for these statements, and on a server with idle cores they cut a broad search's time.
-        These settings last for this statement's transaction only.
+        the vectors. JIT compilation costs more than these statements take. Both settings
+        last for this statement's transaction only.
         """
         alias = self.using or router.db_for_read(_article_model())
         with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-            planner = ["SET LOCAL jit = off"]
+            settings = ["SET LOCAL jit = off"]
             if uses_text:
-                planner.append("SET LOCAL enable_seqscan = off")
-            workers = int(settings.NEWSARCHIVE_PG_SEARCH_WORKERS)
-            if workers > 0:
-                planner += [
-                    f"SET LOCAL max_parallel_workers_per_gather = {workers}",
-                    f"SET LOCAL parallel_setup_cost = {PARALLEL_SETUP_COST}",
-                    f"SET LOCAL parallel_tuple_cost = {PARALLEL_TUPLE_COST}",
-                ]
-            cursor.execute("; ".join(planner))
+                settings.append("SET LOCAL enable_seqscan = off")
+            cursor.execute("; ".join(settings))
             cursor.execute(sql, params)
             return cursor.fetchall()
 
