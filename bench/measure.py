@@ -18,10 +18,12 @@ import contextlib
 import os
 import resource
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import psutil
@@ -227,3 +229,9 @@ def files_bytes(paths: Sequence[Path | str]) -> int:
         with contextlib.suppress(OSError):
             total += os.stat(p).st_size
     return total
+
+
+def log(message: str) -> None:
+    """Progress on stderr (the table goes to stdout)."""
+    stamp = datetime.now().strftime("%H:%M:%S")
+    print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
