@@ -45,8 +45,8 @@ from django.utils.module_loading import import_string
 
 from . import collapse
 from . import query as query_language
-from .backends import BackendResults, BulkIndexer, Filters, SearchBackend
-from .collapse import Folded, add_versions
+from .backends import BulkIndexer, Filters, SearchBackend
+from .collapse import add_versions
 from .errors import IndexLockedError, IndexWriteError, SearchUnavailable
 from .facets import FacetCounts, FacetValue, facet_results, facets_for
 from .highlight import highlight, make_matcher, snippet
@@ -235,7 +235,7 @@ def search(query: SearchQuery) -> SearchResults:
     with _index_answers() as backend:
         found = backend.search(parsed, _filters(query), sort, offset, per_page, facet_names)
         if query.collapse:
-            stories = _stories(backend, parsed, query, sort, found)
+            stories = collapse.fold_matches(backend, parsed, _filters(query), sort, found)
     if stories is None:
         total, hits = found.total, _hits(found.ids, found.terms, backend, parsed)
     else:
@@ -258,39 +258,6 @@ def search(query: SearchQuery) -> SearchResults:
         articles=found.total,
         collapsed=stories is not None,
     )
-
-
-def _stories(
-    backend: SearchBackend,
-    parsed: query_language.ParsedQuery,
-    query: SearchQuery,
-    sort: str,
-    found: BackendResults,
-) -> Folded | None:
-    """Every match folded into stories, or None when no matching article can have another
-    version (no threads in the archive, or no matches): then the plain results are exact.
-
-    Exact totals and pages need the thread of every match, so the backend is asked for every
-    ranked id (no facets, no snippets) and the threads of the articles that have versions are
-    read; both are kept per data version (``collapse``), so a repeated search reads neither.
-    """
-    if not found.total:
-        return None
-    token, threads = collapse.cache.thread_map()
-    if not len(threads):
-        return None
-    filters = _filters(query)
-    key = None
-    if found.data_version is not None:
-        key = (id(backend), found.data_version, token, repr(parsed.node), filters.key(), sort)
-    folded = collapse.cache.folded(key)
-    if folded is None:
-        ranked = backend.search(parsed, filters, sort, 0, found.total, ())
-        if ranked.data_version != found.data_version:
-            key = None  # the data changed in between: fold, but keep nothing
-        folded = collapse.collapse(ranked.ids, threads)
-        collapse.cache.keep(key, folded)
-    return folded
 
 
 #: Said when a query had text but its repairs left nothing to search for.
@@ -393,7 +360,11 @@ def matching_ids(query: SearchQuery, limit: int) -> Matches:
     sort = effective_sort(query.sort, has_words=parsed.node is not None)
     with _index_answers() as backend:
         found = backend.search(parsed, _filters(query), sort, 0, max(limit, 1), ())
-        stories = _stories(backend, parsed, query, sort, found) if query.collapse else None
+        stories = (
+            collapse.fold_matches(backend, parsed, _filters(query), sort, found)
+            if query.collapse
+            else None
+        )
     if stories is not None:  # the page's order: stories' best hits
         return Matches(len(stories), [story.best for story in stories[: max(limit, 0)]])
     return Matches(found.total, found.ids[: max(limit, 0)])

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from . import Hit
+    from .backends import BackendResults, Filters, SearchBackend
+    from .query import ParsedQuery
 
 #: How many ranked ids the folded results kept in memory may hold in all (8 bytes each).
 FOLDED_CACHE_IDS = 2_000_000
@@ -169,6 +171,38 @@ class FoldingCache:
 
 #: This process's cache (the search service clears it with its other caches).
 cache = FoldingCache()
+
+
+def fold_matches(
+    backend: SearchBackend,
+    parsed: ParsedQuery,
+    filters: Filters,
+    sort: str,
+    found: BackendResults,
+) -> Folded | None:
+    """Every match folded into stories, or None when no matching article can have another
+    version (no threads in the archive, or no matches): then the plain results are exact.
+
+    Exact totals and pages need the thread of every match, so the backend is asked for every
+    ranked id (no facets, no snippets) and the threads of the articles that have versions are
+    read; both are kept per data version (``collapse``), so a repeated search reads neither.
+    """
+    if not found.total:
+        return None
+    token, threads = cache.thread_map()
+    if not len(threads):
+        return None
+    key = None
+    if found.data_version is not None:
+        key = (id(backend), found.data_version, token, repr(parsed.node), filters.key(), sort)
+    folded = cache.folded(key)
+    if folded is None:
+        ranked = backend.search(parsed, filters, sort, 0, found.total, ())
+        if ranked.data_version != found.data_version:
+            key = None  # the data changed in between: fold, but keep nothing
+        folded = collapse(ranked.ids, threads)
+        cache.keep(key, folded)
+    return folded
 
 
 def add_versions(hits: list[Hit], stories: list[Story]) -> None:

@@ -50,17 +50,17 @@ def buckets(name: str, filters: Filters, years: tuple[int, int] | None, tz: Any)
         if years is None:
             return None
         first, last = years
-        starts = [_start(date(y, 1, 1), tz) for y in range(first, last + 2)]
+        starts = [local_midnight(date(y, 1, 1), tz) for y in range(first, last + 2)]
         return Buckets(tuple(starts), first)
     if name == "month" and filters.year is not None:
-        starts = [_start(date(filters.year, m, 1), tz) for m in range(1, 13)]
-        starts.append(_start(date(filters.year + 1, 1, 1), tz))
+        starts = [local_midnight(date(filters.year, m, 1), tz) for m in range(1, 13)]
+        starts.append(local_midnight(date(filters.year + 1, 1, 1), tz))
         return Buckets(tuple(starts), 1)
     if name == "day" and filters.year is not None and filters.month is not None:
         year, month = filters.year, filters.month
         days = calendar.monthrange(year, month)[1]
-        starts = [_start(date(year, month, d), tz) for d in range(1, days + 1)]
-        starts.append(_start(_next_month(year, month), tz))
+        starts = [local_midnight(date(year, month, d), tz) for d in range(1, days + 1)]
+        starts.append(local_midnight(_next_month(year, month), tz))
         return Buckets(tuple(starts), 1)
     return None
 
@@ -90,17 +90,13 @@ def selections(filters: Filters, tz: Any) -> dict[str, str]:
                 continue
             after = _after(first, part)
             test = (
-                f"a.published >= '{_start(first, tz).isoformat(sep=' ')}' "
-                f"AND a.published < '{_start(after, tz).isoformat(sep=' ')}'"
+                f"a.published >= '{local_midnight(first, tz).isoformat(sep=' ')}' "
+                f"AND a.published < '{local_midnight(after, tz).isoformat(sep=' ')}'"
             )
         else:
             test = f"date_part('{part}', {_local('a.published', tz)}) = {int(value)}"
         out[part] = f"COALESCE({test}, FALSE)"
     return out
-
-
-def _start(day: date, tz: Any) -> datetime:
-    return local_midnight(day, tz)
 
 
 def _next_month(year: int, month: int) -> date:
