@@ -146,10 +146,14 @@ class Compiler:
         fieldname = node.field  # type: ignore[attr-defined]
         if isinstance(node, (q.Term, q.Phrase)):
             tsquery = self.analysed[node.text].tsquery
+            if only_stop_words(node.text):
+                # Only stop words narrow nothing (as in Whoosh), also where unaccent leaves a
+                # letter that folding makes one (``ª`` is ``a``, a stop word).
+                return EVERYTHING
             if not tsquery:
-                # Only stop words narrow nothing (as in Whoosh); a word PostgreSQL's parser
-                # drops (``¼``) is still a word the archive does not hold.
-                return EVERYTHING if only_stop_words(node.text) else NOTHING
+                # A word PostgreSQL's parser drops (``¼``) is still a word the archive does
+                # not hold.
+                return NOTHING
             return self.leaf(tsquery, fieldname, lexemes(tsquery), positive)
         if isinstance(node, q.Prefix):
             analysed = self.analysed[node.text]
