@@ -312,7 +312,12 @@ def run_upload_import(
             reports.append(report)
 
         summary = import_paths(
-            [folder], dry_run=dry_run, relative_to=folder, on_report=collect, origin="admin"
+            [folder],
+            dry_run=dry_run,
+            relative_to=folder,
+            on_report=collect,
+            origin="admin",
+            read_ahead=False,  # no fork of a web server's process, whose other threads hold locks
         )
     # The run would list the temporary folder, gone by now; what staff uploaded says more.
     # The folder's name is unique, so this touches this run only.

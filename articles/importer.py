@@ -9,6 +9,7 @@ batches behind. A second run over the same files finishes whatever the first lef
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import time
 from collections import Counter
@@ -21,9 +22,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import search, seedfile, threads
+from . import childprocess, search, seedfile, similarity, threads
 from .models import Article, ImportRun, Label, Section, Source, label_key, slug_for
 
+#: The process that reads the next batch of files, as ``ps`` shows it.
+READER_PROCESS = "import-reader"
 STATUSES = ("created", "updated", "unchanged", "duplicate", "skipped", "failed")
 SEED_SUFFIX = ".txt"
 
@@ -194,6 +197,55 @@ class _Parsed:
     candidate: Candidate
     article: seedfile.ParsedArticle
     fingerprint: str
+    signature: bytes | None = None  # story threads' MinHash of what the row will hold
+
+
+def _batches(candidates: Iterable[Candidate], size: int) -> Iterator[list[Candidate]]:
+    """The candidates in batches of ``size`` files to read; skipped files ride along, so
+    their reports keep their place in the run."""
+    batch: list[Candidate] = []
+    readable = 0
+    for candidate in candidates:
+        batch.append(candidate)
+        readable += not candidate.skip_reason
+        if readable >= size:
+            yield batch
+            batch, readable = [], 0
+    if batch:
+        yield batch
+
+
+def _stored_title(parsed: seedfile.ParsedArticle) -> str:
+    return parsed.title[: Article._meta.get_field("title").max_length]
+
+
+class _Reader:
+    """Reads, parses and signs a batch of files: no database, so it can run in a child."""
+
+    def __init__(self, max_bytes: int, signer: similarity.Signer | None) -> None:
+        self.max_bytes = max_bytes
+        self.signer = signer
+
+    def read(self, batch: list[Candidate]) -> list[_Parsed | FileReport]:
+        outcomes = [self._read(candidate) for candidate in batch]
+        parsed = [item for item in outcomes if isinstance(item, _Parsed)]
+        if self.signer is not None and parsed:
+            texts = [threads.thread_text(_stored_title(p.article), p.article.body) for p in parsed]
+            for item, signature in zip(parsed, self.signer.signatures(texts), strict=True):
+                item.signature = similarity.to_bytes(signature) if signature is not None else None
+        return outcomes
+
+    def _read(self, candidate: Candidate) -> _Parsed | FileReport:
+        path = str(candidate.path)
+        if candidate.skip_reason:
+            return FileReport(path, "skipped", None, candidate.skip_reason)
+        try:
+            article = seedfile.parse_file(candidate.path, max_bytes=self.max_bytes)
+        except seedfile.SeedFileError as error:
+            return FileReport(path, "failed", None, str(error))
+        except OSError as error:
+            return FileReport(path, "failed", None, f"cannot read: {error.strerror or error}")
+        return _Parsed(candidate, article, seedfile.fingerprint(article.text))
 
 
 class Importer:
@@ -206,8 +258,10 @@ class Importer:
         batch_size: int | None = None,
         max_bytes: int | None = None,
         on_report: Callable[[FileReport], None] | None = None,
+        read_ahead: bool = True,
     ) -> None:
         self.dry_run = dry_run
+        self.read_ahead = read_ahead
         self.batch_size = batch_size or settings.NEWSARCHIVE_IMPORT_BATCH_SIZE
         self.max_bytes = max_bytes or settings.NEWSARCHIVE_MAX_FILE_BYTES
         self.on_report = on_report
@@ -218,35 +272,38 @@ class Importer:
 
     def run(self, candidates: Iterable[Candidate]) -> ImportSummary:
         started = time.monotonic()
-        indexing = contextlib.nullcontext() if self.dry_run else search.bulk_indexer()
+        reader = _Reader(self.max_bytes, None if self.dry_run else threads.signer())
+        # Files are read, parsed and signed one batch ahead, in a child process once there is
+        # a second batch: the database and index writes stay in this one.
+        batches = _batches(candidates, self.batch_size)
+        prepared = childprocess.ahead(
+            reader.read, batches, name=READER_PROCESS, child=self.read_ahead
+        )
         try:
-            with indexing as self._indexer:
-                self._import_all(candidates)
+            with contextlib.closing(prepared):
+                # The child is forked here, before the index's write lock is taken: a forked
+                # copy of the lock would outlive this process should it die.
+                first = list(itertools.islice(prepared, 1))
+                indexing = contextlib.nullcontext() if self.dry_run else search.bulk_indexer()
+                with indexing as self._indexer:
+                    for outcomes in itertools.chain(first, prepared):
+                        self._import_batch(outcomes)
         finally:
             self.summary.elapsed = time.monotonic() - started
         return self.summary
-
-    def _import_all(self, candidates: Iterable[Candidate]) -> None:
-        batch: list[Candidate] = []
-        for candidate in candidates:
-            if candidate.skip_reason:
-                reason = candidate.skip_reason
-                self._report(FileReport(str(candidate.path), "skipped", None, reason))
-                continue
-            batch.append(candidate)
-            if len(batch) >= self.batch_size:
-                self._import_batch(batch)
-                batch = []
-        if batch:
-            self._import_batch(batch)
 
     def _report(self, report: FileReport) -> None:
         self.summary.counts[report.status] += 1
         if self.on_report:
             self.on_report(report)
 
-    def _import_batch(self, batch: list[Candidate]) -> None:
-        parsed = [p for p in (self._parse(c) for c in batch) if p is not None]
+    def _import_batch(self, outcomes: list[_Parsed | FileReport]) -> None:
+        parsed = []
+        for outcome in outcomes:
+            if isinstance(outcome, FileReport):
+                self._report(outcome)  # skipped, or could not be read
+            else:
+                parsed.append(outcome)
         if not parsed:
             return
         by_path = {
@@ -268,23 +325,10 @@ class Importer:
         for report in plan.reports:
             self._report(report)
 
-    def _parse(self, candidate: Candidate) -> _Parsed | None:
-        try:
-            article = seedfile.parse_file(candidate.path, max_bytes=self.max_bytes)
-        except seedfile.SeedFileError as error:
-            self._report(FileReport(str(candidate.path), "failed", None, str(error)))
-            return None
-        except OSError as error:
-            reason = error.strerror or str(error)
-            self._report(FileReport(str(candidate.path), "failed", None, f"cannot read: {reason}"))
-            return None
-        return _Parsed(candidate, article, seedfile.fingerprint(article.text))
-
     def _write(self, plan: _Plan) -> None:
         with transaction.atomic():
             new = [self._new_article(item) for item in plan.to_create]
             _assign_unique_slugs(new, [item.fingerprint for item in plan.to_create])
-            threads.sign(new)  # the signatures go in with the rows
             Article.objects.bulk_create(new)
             changed = [self._apply(article, item) for article, item in plan.to_update]
             Article.objects.bulk_update(changed, UPDATED_FIELDS)
@@ -308,12 +352,13 @@ class Importer:
         return [pk for pk in ids if pk not in self._indexed]
 
     def _new_article(self, item: _Parsed) -> Article:
-        article = Article(source_path=item.candidate.stored_path)
+        # The signature goes in with the row: signing after the insert would update each one.
+        article = Article(source_path=item.candidate.stored_path, minhash=item.signature)
         return self._apply(article, item)
 
     def _apply(self, article: Article, item: _Parsed) -> Article:
         parsed = item.article
-        article.title = parsed.title[:500]
+        article.title = _stored_title(parsed)
         article.body = parsed.body
         article.source = self._label(Source, parsed.source)
         article.section = self._label(Section, parsed.section)
@@ -420,13 +465,16 @@ def import_paths(
     on_report: Callable[[FileReport], None] | None = None,
     batch_size: int | None = None,
     origin: str = "command",
+    read_ahead: bool = True,
 ) -> ImportSummary:
     """Import every seed file under `paths`; each file gets exactly one report row.
 
     The run is recorded as an ImportRun (with its counts, even when interrupted) so the admin's
     index-health page can show the last import.
     """
-    importer = Importer(dry_run=dry_run, on_report=on_report, batch_size=batch_size)
+    importer = Importer(
+        dry_run=dry_run, on_report=on_report, batch_size=batch_size, read_ahead=read_ahead
+    )
     run = ImportRun.objects.create(
         origin=origin, dry_run=dry_run, paths="\n".join(str(p) for p in paths)
     )

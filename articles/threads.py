@@ -127,29 +127,25 @@ class _Node:
         return self._shingles
 
 
-def sign(articles: list[Article]) -> None:
-    """Give articles about to be inserted their signatures, so each row is written once.
-
-    Signing after the insert meant an UPDATE of every new row: twice the writes, and on
-    PostgreSQL a new row version whose every index entry (the GIN indexes of the search
-    text included) is written again, which halved the import rate there.
-    """
-    signer = _get_registry().signer
-    texts = [thread_text(a.title, a.body) for a in articles]
-    for article, signature in zip(articles, signer.signatures(texts), strict=True):
-        article.minhash = similarity.to_bytes(signature) if signature is not None else None
+def signer() -> similarity.Signer:
+    """What signs new articles for the current thread rules. The importer signs a batch
+    before its rows are inserted, so each row is written once with its signature: signing
+    after the insert meant an UPDATE of every new row, twice the writes, and on PostgreSQL a
+    new row version whose every index entry (the GIN indexes of the search text included) is
+    written again, which halved the import rate there."""
+    return _get_registry().signer
 
 
 def thread_articles(ids: Iterable[int] = (), new: Iterable[Article] = ()) -> None:
     """(Re)sign these edited articles (``ids``) and just created ones (``new``, read from
-    memory: no thread yet, and a signature only if ``sign`` gave them one before the insert)
+    memory: no thread yet, and a signature if the importer gave them one with the insert)
     and bring every thread they touch up to date.
 
     Runs in the caller's transaction (the importer's batch, a save), so rows and threads are
     committed together.
     """
     rows = [(a.pk, a.title, a.body, None, a.minhash) for a in new]
-    signed_before = {a.pk for a in new if a.minhash is not None}  # by ``sign``, with the row
+    signed_before = {a.pk for a in new if a.minhash is not None}  # with the row
     ids = set(ids).difference(row[0] for row in rows)
     if ids:
         fields = ("pk", "title", "body", "thread", "minhash")

@@ -53,14 +53,14 @@ SAMPLE_THREADS = 8
 #: The issue's allowance: threads may slow the import by at most this share.
 MAX_SLOWDOWN = 0.10
 
-#: Run in the import's process: ``import_seeds``, with the thread hooks (signing the new rows,
+#: Run in the import's process: ``import_seeds``, with the thread hooks (the signer of new rows,
 #: then grouping them) replaced by no-ops when the first argument is "off".
 IMPORT_SCRIPT = """
 import sys, django
 django.setup()
 if sys.argv[1] == "off":
     from articles import threads
-    threads.sign = lambda articles: None
+    threads.signer = lambda: None
     threads.thread_articles = lambda *ids, **new: None
 from django.core.management import call_command
 call_command("import_seeds", *sys.argv[2:], verbosity=0)

@@ -20,6 +20,7 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.index import TOC
 
+from articles.importer import READER_PROCESS
 from articles.tests.conftest import seed_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,15 +149,38 @@ def read_until(process: subprocess.Popen, pattern: str) -> None:
 
 
 def sub_writers(process: subprocess.Popen, at_least: int = 1) -> set[int]:
+    """The import's index sub-writers: its children other than the one reading files ahead
+    (told apart once that one has taken its name)."""
     deadline = time.monotonic() + HANG_GUARD
     while time.monotonic() < deadline:
         found = children_of(process.pid)
-        if len(found) >= at_least:
-            return found
+        readers = {pid for pid in found if process_name(pid) == READER_PROCESS}
+        if readers and len(found - readers) >= at_least:
+            return found - readers
         if process.poll() is not None:
             pytest.fail("the import ended before starting its sub-writers")
         time.sleep(0.01)
     pytest.fail("no sub-writer started")
+
+
+def reader(process: subprocess.Popen) -> int:
+    """The import's child that reads the next batch of files."""
+    deadline = time.monotonic() + HANG_GUARD
+    while time.monotonic() < deadline:
+        for pid in children_of(process.pid):
+            if process_name(pid) == READER_PROCESS:
+                return pid
+        if process.poll() is not None:
+            pytest.fail("the import ended before starting its reader")
+        time.sleep(0.01)
+    pytest.fail("no reader started")
+
+
+def process_name(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return None
 
 
 def assert_everything_imported_once(site: dict) -> None:
@@ -301,6 +325,21 @@ def test_a_sub_writer_killed_ends_the_import_with_one_line(site):
     assert_stopped_with_one_line(process, stderr, "killed by signal 9")
     assert not wait_gone(workers)
     assert not wait_gone(running_on(site["corpus"]))
+    rerun_completes(site)
+
+
+def test_the_reading_process_killed_ends_the_import_with_one_line(site):
+    """The child reading files ahead dies: the import stops as for a dead sub-writer, and
+    takes its sub-writers with it; a rerun finishes the job."""
+    write_corpus(site["corpus"], SIGNALLED_FILES)  # long enough to be stopped half-way
+    process = start_import(site)
+    workers = sub_writers(process)
+    os.kill(reader(process), signal.SIGKILL)
+    _, stderr = process.communicate(timeout=HANG_GUARD)
+    assert_stopped_with_one_line(process, stderr, f"{READER_PROCESS} was killed by signal 9")
+    assert not wait_gone(workers)
+    assert not wait_gone(running_on(site["corpus"]))
+    assert indexed_ids(site) <= database_ids(site)
     rerun_completes(site)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -442,3 +443,47 @@ def test_articles_indexed_from_memory_are_indexed_as_their_rows_are(write_seed, 
     assert seen() == from_memory
     assert from_memory[0]["source"] == [("AFP", "AFP", 2), ("Reuters", "Reuters", 4)]
     assert index_health.out_of_date() == ([], [])
+
+
+def test_reading_ahead_in_a_child_gives_the_import_of_one_process(write_seed, tmp_path):
+    """Files read, parsed and signed one batch ahead in a child process: the same reports in
+    the same order, and the same rows and threads, as when this process reads them itself."""
+    for n in range(7):
+        body = "Iran warned of retaliation." if n % 3 == 0 else f"Oil prices rose {n} percent."
+        write_seed(f"{n}.txt", title=f"Story {n % 3}", body=body, published=f"2015-10-1{n} 1:00")
+    write_seed(
+        "copy.txt", title="Story 0", body="Iran warned of retaliation.", published="2015-10-10 1:00"
+    )
+    write_seed("notes.md", title="Not a seed")
+    (tmp_path / "seeds" / "empty.txt").write_bytes(b"")
+
+    def run(read_ahead: bool) -> tuple[list, dict]:
+        reports = []
+        import_paths(
+            [tmp_path / "seeds"], batch_size=2, on_report=reports.append, read_ahead=read_ahead
+        )
+        rows = Article.objects.values_list(
+            "source_path", "title", "body", "minhash", "fingerprint", "thread"
+        )
+        by_path = {path: rest for path, *rest in rows}
+        path_of = {pk: path for pk, path in Article.objects.values_list("pk", "source_path")}
+        for values in by_path.values():
+            values[-1] = path_of.get(values[-1])  # the thread named by its first file
+            values[2] = bytes(values[2]) if values[2] is not None else None
+
+        def named(error: str | None) -> str | None:  # "same content as article 8": ids differ
+            return re.sub(r"article (\d+)", lambda m: path_of[int(m[1])], error or "")
+
+        return [(Path(r.path).name, r.status, named(r.error)) for r in reports], by_path
+
+    ahead = run(read_ahead=True)
+    Article.objects.all().delete()
+    assert run(read_ahead=False) == ahead
+    reports, rows = ahead
+    assert [status for name, status, _ in reports].count("created") == 7
+    assert {name for name, status, _ in reports if status != "created"} == {
+        "copy.txt",
+        "notes.md",
+        "empty.txt",
+    }
+    assert all(values[2] is not None for values in rows.values())  # every row signed

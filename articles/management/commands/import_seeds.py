@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 from tqdm import tqdm
 
+from articles.childprocess import HelperProcessError
 from articles.importer import FileReport, discover, import_paths
 from articles.search import IndexWriteError
 
@@ -94,7 +95,7 @@ class Command(BaseCommand):
             signal_name = "SIGTERM" if isinstance(stop, Terminated) else "Interrupted"
             self.stderr.write(f"{signal_name}: finished batches are saved; run again to finish.")
             sys.exit(EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED)
-        except (IndexWriteError, DatabaseError, OSError) as fault:
+        except (IndexWriteError, HelperProcessError, DatabaseError, OSError) as fault:
             self._close(bar, report_file)
             if options.get("traceback"):
                 raise

@@ -46,16 +46,6 @@ def process_start(pid: int) -> int | None:
     return int(fields[19])  # field 22 of proc(5); fields[0] is field 3 (state)
 
 
-def is_alive(pid: int) -> bool:
-    """Whether a process runs; a zombie (dead, not yet reaped by its parent) does not."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            state = stat.read().rsplit(b")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in (b"Z", b"X")
-
-
 def is_running(pid: int, start: int | None) -> bool:
     """Whether the process that had this pid and start time still runs."""
     return start is not None and process_start(pid) == start

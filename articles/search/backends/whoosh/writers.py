@@ -23,7 +23,6 @@ This module must not import Django: sub-writers started with ``spawn`` import it
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import logging
 import os
@@ -39,11 +38,11 @@ from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.util import random_name
 from whoosh.writing import SegmentWriter
 
+from ....childprocess import die_with_parent
 from ...errors import IndexLockedError, IndexWriteError
 from .lockfiles import (
     OwnerRecord,
     WaitingMark,
-    is_alive,
     lock_holders,
     lock_path,
     remove_stray_files,
@@ -56,24 +55,12 @@ logger = logging.getLogger("articles.search")
 POLL_SECONDS = 0.2  # how often a waiting parent checks that its sub-writers are alive
 STOP_GRACE_SECONDS = 3.0  # how long a stopped sub-writer gets before SIGKILL
 RESULT_GRACE_SECONDS = 5.0  # after a sub-writer exits cleanly, how long its result may lag
-_PR_SET_PDEATHSIG = 1  # prctl(2) option number (linux/prctl.h)
 _FAILED = "__subwriter_failed__"  # tags a failure report on the result queue
 ROLLED_SEGMENT = "__rolled_segment__"  # tags a segment a sub-writer finished and went on from
 JOB_PICKLE_PROTOCOL = 2  # MpWriter's job files, read back by SubWriterTask
 
 
 # --- processes ---------------------------------------------------------------------------------
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to SIGKILL this process when its parent exits; exit now if the writer that
-    started it has already gone (it died before prctl took effect). Under ``forkserver`` the
-    parent is the fork server, which ends with the writer's process."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent_pid and not is_alive(parent_pid):
-        os._exit(1)  # killed while forking us: it may still be a zombie, which counts as gone
 
 
 def drop_inherited_lock(lock_path: str) -> None:
