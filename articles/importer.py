@@ -4,6 +4,8 @@ Used by `manage.py import_seeds` and by the admin's upload page, so both give th
 report. Files are streamed in batches: each batch is parsed, written in one transaction and then
 indexed, so memory stays flat whatever the corpus size, and an interrupted run leaves only whole
 batches behind. A second run over the same files finishes whatever the first left undone.
+Reading, parsing and signing a batch (``_Reader``) needs no database, so it runs one batch ahead
+in a child process while this one writes: the writes are the import's serial stage.
 """
 
 from __future__ import annotations
