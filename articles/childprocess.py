@@ -71,15 +71,15 @@ def ahead(
     batch and returns its result through a pipe, both pickled. A stream of one batch is worked
     in this process (a fork would cost more than it saves). The child is started on the second
     batch and stopped when the stream ends or the caller stops early; should the parent die,
-    the kernel kills it. An exception in ``work`` or the child's death raises
-    ``HelperProcessError`` here.
+    the kernel kills it. Where processes cannot fork (Windows), every batch is worked here.
+    An exception in ``work`` or the child's death raises ``HelperProcessError`` here.
     """
     stream = iter(batches)
     first = next(stream, None)
     if first is None:
         return
     second = next(stream, None)
-    if second is None or not child:
+    if second is None or not child or "fork" not in multiprocessing.get_all_start_methods():
         started = [first] if second is None else [first, second]
         yield from map(work, itertools.chain(started, stream))
         return
