@@ -11,8 +11,8 @@ article with every stored one would cost O(N) per article. Instead each text bec
 MinHash signature (the minimum of ``num_perm`` hash permutations over its set of k-word
 shingles: two signatures agree in a fraction of places that estimates the Jaccard similarity of
 the two sets), and ``NearDuplicates`` (datasketch's ``MinHashLSH``: signatures cut in bands,
-each band a hash-table key) turns "which stored texts are at least this similar?" into a few
-dictionary lookups. Candidates from the bands are then checked against the threshold on the
+each band hashed) turns "which stored texts are at least this similar?" into a few
+sorted-array lookups. Candidates from the bands are then checked against the threshold on the
 signatures themselves, so a chance band collision never joins two stories.
 
 Only the first ``max_words`` words are read: versions of a story share their opening, and the
@@ -32,6 +32,8 @@ from collections.abc import Iterable
 from itertools import chain
 
 import numpy as np
+
+from articles.lsh import BandIndex
 
 #: datasketch's permutation scheme: 32-bit hash values, so a signature is 4 bytes a place.
 SCHEME = "affine32"
@@ -266,107 +268,71 @@ def bands_for(
     return choice
 
 
+#: Signatures turned into band hashes at a time: a bulk load of every stored signature would
+#: otherwise widen them all to 64 bits at once (512 MB for 1,000,000 articles).
+_BAND_CHUNK = 1 << 16
+
+
 class NearDuplicates:
     """An LSH index of signatures: which stored keys may be at least ``threshold`` similar.
 
-    The banding of datasketch's ``MinHashLSH`` (its parameters, ``bands_for``), kept in plain
-    dictionaries: its ``insert`` and
-    ``query`` build a MinHash object per call, which at import speed was most of the cost.
-    Tests check the candidates against ``MinHashLSH.query``. Keys can be added again (the
-    old signature is replaced) and discarded; ``candidates`` may include keys below the
-    threshold (callers check with ``similarity``) and misses few above it.
+    The banding of datasketch's ``MinHashLSH`` (its parameters, ``bands_for``): its ``insert``
+    and ``query`` build a MinHash object per call, which at import speed was most of the cost.
+    Each signature is cut into bands here and each band hashed; ``lsh.BandIndex`` keeps the
+    hashes compactly (every process holds the whole archive's). Tests check the candidates
+    against ``MinHashLSH.query`` and against the plain dictionaries this index used to be.
+    Keys can be added again (the old signature is replaced) and discarded; ``candidates`` may
+    include keys below the threshold (callers check with ``similarity``) and misses few above
+    it.
     """
 
     def __init__(self, threshold: float, num_perm: int = NUM_PERM) -> None:
         self.threshold = threshold
         self.num_perm = num_perm
         self.bands, self.rows = bands_for(threshold, num_perm)
-        # A band's value is one key, or a tuple of keys when several share it; band lists are
-        # tuples. Dictionaries of ints and tuples of ints are not tracked by Python's cyclic
-        # garbage collector: sets and lists here (one per band and article) were, and every full
-        # collection of an import walked them all.
-        self._tables: list[dict[int, int | tuple[int, ...]]] = [{} for _ in range(self.bands)]
-        self._keys: dict[int, tuple[int, ...]] = {}
+        self._index = BandIndex(self.bands)
 
     def __contains__(self, key: int) -> bool:
-        return key in self._keys
+        return key in self._index
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._index)
 
     def band_keys(self, signatures: np.ndarray) -> list[list[int]]:
+        """``band_hashes`` as Python ints."""
+        return self.band_hashes(signatures).tolist()
+
+    def band_hashes(self, signatures: np.ndarray | list[np.ndarray]) -> np.ndarray:
         """For each signature (a row), one 64-bit hash per band of ``rows`` values: datasketch
         keys a band by its bytes; a hash collision here only adds a candidate, which the
-        caller's check drops. One NumPy pass for a whole batch."""
-        values = np.asarray(signatures, dtype=np.uint64).reshape(len(signatures), -1)
-        bands = values[:, : self.bands * self.rows].reshape(len(values), self.bands, self.rows)
-        key = np.zeros((len(values), self.bands), dtype=np.uint64)
-        for column in range(self.rows):
-            key = (key ^ bands[:, :, column]) * np.uint64(0x100000001B3)
-        return (key ^ (key >> np.uint64(29))).tolist()
+        caller's check drops. A few NumPy passes for a whole batch."""
+        out = np.empty((len(signatures), self.bands), dtype=np.uint64)
+        for start in range(0, len(signatures), _BAND_CHUNK):
+            values = np.asarray(signatures[start : start + _BAND_CHUNK], dtype=np.uint64)
+            values = values.reshape(len(values), -1)[:, : self.bands * self.rows]
+            bands = values.reshape(len(values), self.bands, self.rows)
+            key = np.zeros((len(values), self.bands), dtype=np.uint64)
+            for column in range(self.rows):
+                key = (key ^ bands[:, :, column]) * np.uint64(0x100000001B3)
+            out[start : start + len(values)] = key ^ (key >> np.uint64(29))
+        return out
 
     def add(self, key: int, signature: np.ndarray) -> None:
         self.add_many([key], [signature])
 
     def add_many(self, keys: list[int], signatures: list[np.ndarray]) -> list[set[int]]:
         """Add (or replace) these distinct keys; returns each one's candidates, the others just
-        added included and itself left out.
-
-        The candidates are gathered while the keys go in (what a band already holds is a
-        candidate of the newcomer, and the newcomer one of each batch key held there): one
-        dictionary lookup per band and key, where looking every key up again after the
-        inserts took as long as the inserts. The old entries of replaced keys go first, so
-        none of them is anyone's candidate.
-        """
+        added included and itself left out (the old entries of replaced keys go first, so
+        none of them is anyone's candidate)."""
         if not keys:
             return []
-        bands = self.band_keys(np.stack(signatures))
-        for key in keys:
-            if key in self._keys:
-                self.discard(key)
-        found: dict[int, set[int]] = {key: set() for key in keys}
-        for key, key_bands in zip(keys, bands, strict=True):
-            self._keys[key] = tuple(key_bands)
-            mine = found[key]
-            for table, band in zip(self._tables, key_bands, strict=True):
-                held = table.setdefault(band, key)
-                if held == key:
-                    continue  # the band was empty (keys are distinct and left first)
-                if isinstance(held, tuple):
-                    table[band] = (*held, key)
-                    mine.update(held)
-                else:
-                    table[band] = (held, key)
-                    mine.add(held)
-                for other in held if isinstance(held, tuple) else (held,):
-                    if other in found:
-                        found[other].add(key)
-        return [found[key] for key in keys]
+        return self._index.add_many(keys, self.band_hashes(signatures))
 
     def discard(self, key: int) -> None:
-        key_bands = self._keys.pop(key, None)
-        for table, band in zip(self._tables, key_bands or (), strict=False):
-            held = table.get(band)
-            if held == key:
-                del table[band]
-            elif isinstance(held, tuple):
-                rest = tuple(k for k in held if k != key)
-                table[band] = rest if len(rest) > 1 else rest[0]
+        self._index.discard(key)
 
     def candidates(self, signature: np.ndarray) -> set[int]:
-        return self._matching(self.band_keys(signature[None, :])[0])
-
-    def _matching(self, key_bands: list[int]) -> set[int]:
-        found: set[int] = set()
-        for table, band in zip(self._tables, key_bands, strict=True):
-            held = table.get(band)
-            if held is None:
-                continue
-            if isinstance(held, tuple):
-                found.update(held)
-            else:
-                found.add(held)
-        return found
+        return self._index.candidates(self.band_hashes(signature[None, :]))
 
 
 def components(nodes: Iterable[int], edges: Iterable[tuple[int, int]]) -> list[set[int]]:
