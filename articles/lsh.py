@@ -4,15 +4,16 @@
 those band hashes for every article of the archive, in every process that threads articles.
 Python dictionaries of Python ints took about 1.2 KB a key (a 36-byte object per 64-bit band
 hash, dictionary slots, a tuple per key): 1.2 GB for an archive of 1,000,000 articles. Here each
-band is a sorted NumPy array of hashes with a parallel array of rows, about 170 bytes a key, and
-a whole batch is looked up with one ``searchsorted`` per band and level.
+band is a sorted NumPy array of hashes with a parallel array of rows, about 200 bytes a key in
+all, and a whole batch is looked up at once, a few NumPy calls per band.
 
 Layout (log-structured, two levels): each key added gets a new row (``_key_of_row`` holds its
 key); each band's (hash, row) entries are kept sorted in a large base and a small recent part.
 A batch is sorted and merged into the recent part, and the recent part into the base when it
-grows past the square root of the base's size times ``_RECENT_BALANCE``. A discarded or replaced
-key's row is only marked dead, so its entries are never returned, and they are dropped at the
-next merge; rows are renumbered when many are dead.
+grows past the square root of the base's size times ``_RECENT_BALANCE``. The base has a bucket
+directory (``_Level.index``), so a lookup there reads two places, not a binary search's twenty.
+A discarded or replaced key's row is only marked dead, so its entries are never returned; they
+are dropped, and the rows renumbered, once a fifth of the rows are dead.
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ _NO_ROW = -1
 #: with the base's square root: for batches of about 500 this keeps both costs near their
 #: minimum (at 1,000,000 keys, 22,600 recent keys, a merge into the base every 45 batches).
 _RECENT_MIN = 4096
-_RECENT_BALANCE = 2048
+_RECENT_BALANCE = 512
 #: A bucket of the base's directory holds this many hashes or up to twice as many, on average.
 _BUCKET = 4
-#: Keys below twice the count of keys plus this index the key -> row array.
+#: Keys from 0 to twice the count of keys plus this index the key -> row array (``_KeyRows``).
 _DENSE_SPARE = 1 << 16
 
 
@@ -61,10 +62,10 @@ class _Level:
     dictionary of Python ints took about 100.
 
     The base level also has a directory per band (``index``): where each bucket of hashes
-    (their top ``bits`` bits) starts, about 8 hashes a bucket, 0.5 bytes an entry. Band
+    (their top ``bits`` bits) starts, 4 to 8 hashes a bucket, under a byte an entry. Band
     hashes are uniform, so a hash is found by reading its bucket's start and then the bucket,
-    two cache misses, where a binary search in 8 MB takes about ten: a batch's lookups in a
-    base of 1,000,000 keys cost a third as much, and one key's as little as the dictionaries'.
+    two cache misses, where a binary search in 8 MB takes about ten. The directory is brought
+    up to date at each merge, and rebuilt when the level has doubled (a few times in all).
     """
 
     __slots__ = ("hashes", "rows", "bits", "starts", "_views")
@@ -303,8 +304,8 @@ class BandIndex:
 
     def _matches(self, wanted: _Level) -> tuple[np.ndarray, np.ndarray]:
         """Each live stored entry sharing a band with a row of ``wanted``: (that row, the
-        entry's row). Sorted, a batch's hashes are found in a base of 1,000,000 keys twice as
-        fast as in their own order (each search starts near the last one's memory)."""
+        entry's row). ``wanted`` is sorted: the recent part's binary searches then start near
+        the last one's memory, twice as fast as in the batch's own order."""
         asking, held = [np.empty(0, _ROW)], [np.empty(0, _ROW)]
         for level in (self._base, self._recent):
             if len(level):
@@ -323,7 +324,7 @@ class BandIndex:
         return rows[self._live[rows]]
 
     def _forget(self, keys: np.ndarray) -> None:
-        """Mark these keys' rows dead (their entries stay in the levels until a merge)."""
+        """Mark these keys' rows dead (their entries stay in the levels until ``_renumber``)."""
         rows = self._row_of.get(keys)
         held = rows != _NO_ROW
         self._live[rows[held]] = False
