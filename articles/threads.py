@@ -36,6 +36,10 @@ from articles.models import NEWEST_FIRST, Article
 
 #: Articles signed per query by ``rebuild``.
 REBUILD_BATCH = 1000
+#: Stored signatures added to the LSH at a time when a process first loads them: one call for
+#: a whole archive held every signature's array and candidate set at once (600 MB at
+#: 1,000,000 articles); chunks this size load nearly as fast.
+REFRESH_CHUNK = 50_000
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,9 @@ class _Registry:
             if signature is not None:
                 keys.append(pk)
                 signatures.append(signature)
+            if len(keys) >= REFRESH_CHUNK:
+                self.lsh.add_many(keys, signatures)
+                keys, signatures = [], []
         self.lsh.add_many(keys, signatures)
 
     def seen(self, pk: int) -> None:
