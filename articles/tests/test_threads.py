@@ -43,7 +43,14 @@ def test_a_resend_in_the_same_run_joins_the_first_copy(write_seed, tmp_path):
     assert first.minhash is not None
 
 
-def test_a_resend_imported_in_a_later_run_finds_its_thread(write_seed, tmp_path):
+@pytest.mark.parametrize("chunk", [threads.REFRESH_CHUNK, 2], ids=["one load", "in chunks"])
+def test_a_resend_imported_in_a_later_run_finds_its_thread(
+    write_seed, tmp_path, chunk, monkeypatch
+):
+    monkeypatch.setattr(threads, "REFRESH_CHUNK", chunk)
+    for n in range(5):  # other stories, so a load in chunks of 2 takes three
+        words = " ".join(f"{word}{n}" for word in ("cocoa", "harvest", "port", "ship", "price"))
+        write_seed(f"other-{n}.txt", title=f"Other story {n}", body=f"Report {n}: {words}.")
     write_seed("a.txt", title=TITLE, body=WARNING, published="1987-03-01 10:00:00")
     import_paths([tmp_path / "seeds"])
     threads.reset()  # a later run is a new process, with an empty LSH
@@ -54,6 +61,7 @@ def test_a_resend_imported_in_a_later_run_finds_its_thread(write_seed, tmp_path)
 
     first, second = by_title(TITLE)
     assert first.thread == second.thread == first.pk
+    assert not Article.objects.filter(title__startswith="Other story").exclude(thread=None)
 
 
 def test_an_edit_that_makes_a_version_another_story_takes_it_out(make_article):
