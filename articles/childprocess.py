@@ -46,18 +46,20 @@ def die_with_parent(parent_pid: int) -> None:
     """Ask Linux to SIGKILL this process when its parent exits; exit now if the process that
     started it has already gone (it died before prctl took effect). Under ``forkserver`` the
     parent is the fork server, which ends with the process that started it."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent_pid and not is_alive(parent_pid):
         os._exit(1)  # killed while forking us: it may still be a zombie, which counts as gone
 
 
 def _set_name(name: str) -> None:
     """This process's name in ``ps`` and /proc/PID/comm (Linux keeps 15 bytes of it)."""
+    _prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]))
+
+
+def _prctl(option: int, argument: object) -> None:
+    """Linux's prctl(2), where there is one (elsewhere the option is simply not set)."""
     with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
+        ctypes.CDLL(None, use_errno=True).prctl(option, argument, 0, 0, 0)
 
 
 def ahead(
